@@ -1,0 +1,314 @@
+# The virtual board's "ROM": what the ESP32 port's C main loop does, for the unix port.
+#
+# Runs on the real MicroPython unix port. It mounts the board's LittleFS2 flash image at /,
+# installs the simulated hardware as the `machine` and `network` modules, runs boot.py and
+# (in friendly mode) main.py, then serves a REPL that speaks the same protocol as
+# ports/esp32 + shared/runtime/pyexec.c: friendly REPL, raw REPL (Ctrl-A) and raw-paste
+# mode (Ctrl-E A Ctrl-A). The unix port's own REPL cannot be used: it exits on Ctrl-D
+# instead of soft-rebooting and never runs main.py.
+#
+# Soft reboot: print "MPY: soft reboot", exit with a code that tells the supervisor
+# (host_tools/camdiag_host/simboard.py) to start a fresh process in the same REPL mode,
+# which clears the heap and all module state as a real soft reset does.
+# Ctrl-C: the supervisor turns the byte into SIGINT, which the unix port raises as
+# KeyboardInterrupt wherever the board is: in user code or waiting at a prompt.
+import sys
+import os
+import gc
+
+# Tell the supervisor this process now turns SIGINT into KeyboardInterrupt (the unix port
+# installs its handler when the script starts); before this a SIGINT would kill it.
+_ready = os.getenv("CAMDIAG_SIM_READY")
+if _ready:
+    with open(_ready, "w") as _f:
+        _f.write("1")
+
+EXIT_SOFT_FRIENDLY = 10
+EXIT_SOFT_RAW = 11
+EXIT_HARD_RESET = 12
+
+_sim_dir = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
+sys.path.insert(0, _sim_dir)
+
+import sim_machine  # noqa: E402  (simulated silicon, loaded before the host FS goes away)
+import sim_network  # noqa: E402
+import simctl  # noqa: E402
+
+sys.modules["machine"] = sim_machine
+sys.modules["network"] = sim_network
+
+_stdin = sys.stdin.buffer
+_stdout = sys.stdout
+
+
+def w(s):
+    _stdout.write(s)
+
+
+def mount_flash():
+    import vfs
+
+    bdev = simctl.FLASH
+    try:
+        fs = vfs.VfsLfs2(bdev)
+    except OSError:
+        # As the ESP32 port's _boot.py does on a blank partition: format and mount.
+        vfs.VfsLfs2.mkfs(bdev)
+        fs = vfs.VfsLfs2(bdev)
+    vfs.umount("/")
+    vfs.mount(fs, "/")
+    os.chdir("/")
+    sys.path[:] = ["", ".frozen", "/lib"]
+
+
+class Repl:
+    def __init__(self, raw):
+        self.raw = raw
+        self.g = {"__name__": "__main__"}
+
+    def rd(self):
+        """Next input byte; 3 for Ctrl-C (delivered as KeyboardInterrupt)."""
+        try:
+            b = _stdin.read(1)
+        except KeyboardInterrupt:
+            return 3
+        if not b:
+            # The supervisor closed our stdin: power off.
+            sys.exit(0)
+        return b[0]
+
+    def soft_reboot(self):
+        w("MPY: soft reboot\r\n")
+        sys.exit(EXIT_SOFT_RAW if self.raw else EXIT_SOFT_FRIENDLY)
+
+    def execute(self, src, mode, raw_eof):
+        # Returns normally, or soft-reboots on SystemExit (sys.exit, machine.soft_reset).
+        err = None
+        try:
+            code = compile(src, "<stdin>", mode)
+            exec(code, self.g)
+        except SystemExit as e:
+            if e.args and e.args[0] == EXIT_HARD_RESET:
+                sys.exit(EXIT_HARD_RESET)
+            if raw_eof:
+                w("\x04\x04")
+            self.soft_reboot()
+        except BaseException as e:  # noqa: B036 - a REPL reports everything
+            err = e
+        if raw_eof:
+            w("\x04")
+        if err is not None:
+            sys.print_exception(err, _stdout)
+        if raw_eof:
+            w("\x04")
+
+    # -- raw REPL ----------------------------------------------------------------------
+    def raw_repl(self):
+        w("raw REPL; CTRL-B to exit\r\n")
+        while True:
+            w(">")
+            line = bytearray()
+            while True:
+                c = self.rd()
+                if c == 1:  # Ctrl-A
+                    if len(line) == 2 and line[0] == 5:
+                        self.raw_paste()
+                        line = None
+                        break
+                    w("raw REPL; CTRL-B to exit\r\n")
+                    line = bytearray()
+                    w(">")
+                elif c == 2:  # Ctrl-B: friendly REPL
+                    w("\r\n")
+                    self.raw = False
+                    return
+                elif c == 3:  # Ctrl-C: clear line
+                    line = bytearray()
+                elif c == 4:  # Ctrl-D: end of input
+                    break
+                else:
+                    line.append(c)
+            if line is None:
+                continue
+            w("OK")
+            if not line:
+                w("\r\n")
+                self.soft_reboot()
+            self.execute(bytes(line), "exec", True)
+
+    def raw_paste(self):
+        window = 256
+        w("R\x01")
+        _stdout.write(bytes((window & 0xFF, window >> 8)))
+        w("\x01")
+        data = bytearray()
+        remain = window
+        while True:
+            c = self.rd()
+            if c == 4:
+                w("\x04")
+                break
+            if c == 3:
+                w("\x04")
+                return
+            data.append(c)
+            remain -= 1
+            if remain == 0:
+                remain = window
+                w("\x01")
+        self.execute(bytes(data), "exec", True)
+
+    # -- friendly REPL -----------------------------------------------------------------
+    def banner(self):
+        v = sys.implementation.version
+        date = sys.version.split(" on ")[-1] if " on " in sys.version else ""
+        w(
+            "MicroPython v%d.%d.%d on %s; camdiag virtual board (unix port) with ESP32S3\r\n"
+            'Type "help()" for more information.\r\n' % (v[0], v[1], v[2], date)
+        )
+
+    def readline(self, prompt):
+        w(prompt)
+        line = bytearray()
+        while True:
+            c = self.rd()
+            if c in (13, 10):
+                w("\r\n")
+                return line.decode()
+            if c == 1 and not line:
+                return 1
+            if c == 2 and not line:
+                w("\r\n")
+                self.banner()
+                w(prompt)
+            elif c == 3:
+                w("\r\n")
+                return None
+            elif c == 4 and not line:
+                w("\r\n")
+                return 4
+            elif c == 5 and not line:
+                return 5
+            elif c in (8, 127):
+                if line:
+                    line.pop()
+                    w("\x08 \x08")
+            elif c == 27:  # escape sequence (arrow keys): skip it
+                c = self.rd()
+                if c == 91:
+                    while True:
+                        c = self.rd()
+                        if 64 <= c <= 126:
+                            break
+            elif c >= 32 or c == 9:
+                line.append(c)
+                _stdout.write(bytes((c,)))
+
+    @staticmethod
+    def needs_more(src):
+        s = src.rstrip()
+        if s.endswith(":") or s.endswith("\\"):
+            return True
+        depth = 0
+        for ch in s:
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+        return depth > 0
+
+    def paste_mode(self):
+        w("\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== ")
+        buf = bytearray()
+        while True:
+            c = self.rd()
+            if c == 3:
+                w("\r\n")
+                return
+            if c == 4:
+                w("\r\n")
+                break
+            buf.append(c)
+            if c == 13:
+                w("\r\n=== ")
+            else:
+                _stdout.write(bytes((c,)))
+        self.execute(bytes(buf).replace(b"\r", b"\n"), "exec", False)
+
+    def friendly_repl(self):
+        self.banner()
+        while True:
+            line = self.readline(">>> ")
+            if line == 1:
+                w("\r\n")
+                self.raw = True
+                return
+            if line == 4:
+                self.soft_reboot()
+            if line == 5:
+                self.paste_mode()
+                continue
+            if line is None or not line.strip():
+                continue
+            src = line
+            if self.needs_more(line):
+                while True:
+                    more = self.readline("... ")
+                    if more is None:
+                        src = None
+                        break
+                    if not isinstance(more, str) or not more.strip():
+                        break
+                    src += "\n" + more
+                if src is None:
+                    continue
+                src += "\n"
+            self.execute(src, "single", False)
+
+    def run(self):
+        while True:
+            try:
+                if self.raw:
+                    self.raw_repl()
+                else:
+                    self.friendly_repl()
+            except KeyboardInterrupt:
+                # Ctrl-C that landed between reads (e.g. while a prompt was printed).
+                if not self.raw:
+                    w("\r\n")
+
+
+def run_file(name):
+    try:
+        os.stat(name)
+    except OSError:
+        return True
+    try:
+        with open(name) as f:
+            src = f.read()
+        exec(compile(src, name, "exec"), {"__name__": "__main__"})
+    except SystemExit as e:
+        if e.args and e.args[0] == EXIT_HARD_RESET:
+            sys.exit(EXIT_HARD_RESET)
+        w("MPY: soft reboot\r\n")
+        sys.exit(EXIT_SOFT_FRIENDLY)
+    except BaseException as e:  # noqa: B036 - as pyexec_file does: report and go on
+        sys.print_exception(e, _stdout)
+    return True
+
+
+def main():
+    raw = simctl.OPTS.get("mode") == "raw"
+    mount_flash()
+    gc.collect()
+    simctl.boot_done()
+    try:
+        run_file("boot.py")
+        if not raw:
+            run_file("main.py")
+    except KeyboardInterrupt:
+        w("\r\n")
+    Repl(raw).run()
+
+
+main()

@@ -1,0 +1,186 @@
+# Simulated `machine` module for the virtual board: same names and methods as the ESP32
+# port's (checked against micropython-esp32-stubs), backed by the sim models.
+import os
+import sys
+import time
+import simctl
+
+PWRON_RESET = 1
+HARD_RESET = 2
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+
+_EXIT_HARD_RESET = 12
+_AIR = None
+
+
+def _air(rate):
+    global _AIR
+    if _AIR is None:
+        import acoustic
+
+        _AIR = acoustic.Air(simctl.OPTS, rate)
+    return _AIR
+
+
+def unique_id():
+    uid = simctl.OPTS.get("uid", "a0b1c2d3e4f5")
+    return bytes(int(uid[i : i + 2], 16) for i in range(0, 12, 2))
+
+
+def reset_cause():
+    return int(simctl.OPTS.get("reset_cause", PWRON_RESET))
+
+
+def soft_reset():
+    raise SystemExit
+
+
+def reset():
+    sys.exit(_EXIT_HARD_RESET)
+
+
+def freq(hz=None):
+    return 240000000
+
+
+def idle():
+    time.sleep_ms(1)
+
+
+class Pin:
+    IN = 1
+    OUT = 3
+    OPEN_DRAIN = 7
+    PULL_UP = 2
+    PULL_DOWN = 1
+    IRQ_RISING = 1
+    IRQ_FALLING = 2
+
+    def __init__(self, id, mode=-1, pull=-1, value=None):
+        self.id = id
+        self._handler = None
+        self._trigger = 0
+        self.init(mode, pull, value)
+
+    def init(self, mode=-1, pull=-1, value=None):
+        if mode != -1:
+            self.mode = mode
+        self.pull = pull
+        self._level = 1 if pull == self.PULL_UP else 0
+        if value is not None:
+            self._level = 1 if value else 0
+        simctl.PINS[self.id] = self
+
+    def value(self, v=None):
+        if v is None:
+            simctl.CONTROL.poll()
+            return simctl.pin_level(self.id, self._level)
+        self._level = 1 if v else 0
+        simctl.pin_written(self.id, self._level)
+        return None
+
+    def __call__(self, v=None):
+        return self.value(v)
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def irq(self, handler=None, trigger=3, hard=False):
+        self._handler = handler
+        self._trigger = trigger
+        return None
+
+
+class I2S:
+    RX = 1
+    TX = 2
+    MONO = 0
+    STEREO = 1
+
+    def __init__(self, id, *, sck, ws, sd, mck=None, mode, bits, format, rate, ibuf):
+        if mck is not None:
+            raise ValueError("mck not supported")  # as on the ESP32 port
+        if bits not in (16, 32):
+            raise ValueError("invalid bits")
+        self.id = id
+        self.mode = mode
+        self.bits = bits
+        self.format = format
+        self.rate = rate
+        self.ibuf = ibuf
+        self.air = _air(rate)
+        self.frame_bytes = (bits // 8) * (2 if format == self.STEREO else 1)
+        if mode == self.RX:
+            if bits != 32 or format != self.STEREO:
+                # The model produces what the ESP32 RX hardware reads: 32-bit stereo.
+                raise ValueError("virtual board RX supports bits=32, format=STEREO")
+            slot = simctl.OPTS.get("mic_slot", "left")
+            self.air.set_slot(1 if slot == "right" else 0)
+        elif bits != 16 or format != self.MONO:
+            raise ValueError("virtual board TX supports bits=16, format=MONO")
+        self._open = True
+
+    def readinto(self, buf):
+        if not self._open or self.mode != self.RX:
+            raise OSError(1)
+        n = len(buf) // 8
+        self.air.rx_read(buf, n)
+        return n * 8
+
+    def write(self, buf):
+        if not self._open or self.mode != self.TX:
+            raise OSError(1)
+        n = len(buf) // 2
+        self.air.tx_write(buf, n, self.ibuf // 2)
+        return n * 2
+
+    def irq(self, handler):
+        raise OSError(95)  # non-blocking mode is not modelled
+
+    @staticmethod
+    def shift(*, buf, bits, shift):
+        import array
+
+        a = array.array("h" if bits == 16 else "i", bytes(buf))
+        for i in range(len(a)):
+            a[i] = a[i] << shift if shift > 0 else a[i] >> -shift
+        buf[:] = bytes(a)
+
+    def deinit(self):
+        self._open = False
+
+
+class WDT:
+    def __init__(self, id=0, timeout=5000):
+        self.timeout = timeout
+        simctl.wdt_start(timeout)
+
+    def feed(self):
+        simctl.wdt_feed()
+
+
+class Signal:
+    def __init__(self, pin, invert=False):
+        self.pin = pin
+        self.invert = invert
+
+    def value(self, v=None):
+        if v is None:
+            return self.pin.value() ^ self.invert
+        self.pin.value((1 if v else 0) ^ self.invert)
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+
+def time_pulse_us(pin, level, timeout_us=1000000):
+    return -1
+

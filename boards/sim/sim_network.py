@@ -1,0 +1,74 @@
+# Simulated `network` module: the ESP32 port's WLAN API over the sim radio model.
+import simctl
+
+STA_IF = 0
+AP_IF = 1
+STAT_IDLE = 1000
+STAT_CONNECTING = 1001
+STAT_GOT_IP = 1010
+STAT_BEACON_TIMEOUT = 200
+STAT_NO_AP_FOUND = 201
+STAT_WRONG_PASSWORD = 202
+STAT_ASSOC_FAIL = 203
+STAT_CONNECT_FAIL = 203
+STAT_HANDSHAKE_TIMEOUT = 204
+STAT_NO_AP_FOUND_W_COMPATIBLE_SECURITY = 210
+STAT_NO_AP_FOUND_IN_AUTHMODE_THRESHOLD = 211
+STAT_NO_AP_FOUND_IN_RSSI_THRESHOLD = 212
+
+
+class WLAN:
+    PM_NONE = 0
+    PM_PERFORMANCE = 1
+    PM_POWERSAVE = 2
+
+    def __init__(self, interface_id=STA_IF):
+        self.interface_id = interface_id
+        self._active = False
+        self._status = STAT_IDLE
+        self._cfg = {"pm": self.PM_PERFORMANCE, "txpower": 20, "reconnects": -1,
+                     "mac": b"\xa0\xb1\xc2\xd3\xe4\xf5", "ssid": ""}
+
+    def active(self, is_active=None):
+        if is_active is None:
+            return self._active
+        self._active = bool(is_active)
+        if not self._active:
+            self._status = STAT_IDLE
+
+    def connect(self, ssid=None, key=None, **kw):
+        if not self._active:
+            raise OSError("Wifi Not Started")
+        self._cfg["ssid"] = ssid or ""
+        self._status = STAT_CONNECTING
+
+    def disconnect(self):
+        self._status = STAT_IDLE
+
+    def isconnected(self):
+        simctl.CONTROL.poll()
+        return self._status == STAT_GOT_IP
+
+    def status(self, param=None):
+        simctl.CONTROL.poll()
+        if param is None:
+            return self._status
+        if param == "rssi":
+            if self._status != STAT_GOT_IP:
+                raise OSError("STA is not connected")
+            return -55
+        raise ValueError("unknown status param")
+
+    def config(self, *args, **kw):
+        if kw:
+            self._cfg.update(kw)
+            return None
+        return self._cfg[args[0]]
+
+    def scan(self):
+        if not self._active:
+            raise OSError("Wifi Not Started")
+        return []
+
+    def ifconfig(self, *args):
+        return ("0.0.0.0", "0.0.0.0", "0.0.0.0", "0.0.0.0")

@@ -1,0 +1,158 @@
+# Virtual board state shared by the simulated peripherals: options from the supervisor,
+# the flash block device, and the host's control channel (injected faults, button presses).
+import os
+import json
+import time
+
+OPTS = json.loads(os.getenv("CAMDIAG_SIM_OPTS") or "{}")
+
+_BLOCK = 4096
+
+
+class FlashBlockDevice:
+    """LittleFS block device over the flash image file (extended interface, 4 KB sectors).
+
+    Every write goes straight to the image file, so a killed process leaves exactly the
+    blocks written so far: the power-loss model. `powercut_after` (blocks) kills the board
+    process on that write, as a power cut would.
+    """
+
+    def __init__(self, path, nblocks):
+        self.f = open(path, "r+b")
+        self.nblocks = nblocks
+        self.writes = 0
+        self.powercut_after = int(OPTS.get("powercut_after", 0))
+
+    def _count(self):
+        self.writes += 1
+        if self.powercut_after and self.writes >= self.powercut_after:
+            # Power cut: nothing after this write reaches flash. $PPID is this process.
+            os.system("kill -9 $PPID")
+            time.sleep(10)
+
+    def readblocks(self, block, buf, offset=0):
+        self.f.seek(block * _BLOCK + offset)
+        self.f.readinto(buf)
+
+    def writeblocks(self, block, buf, offset=None):
+        if offset is None:
+            # Whole-block write: erase first, as the ESP32 partition driver does.
+            offset = 0
+        self.f.seek(block * _BLOCK + offset)
+        self.f.write(buf)
+        self.f.flush()
+        self._count()
+
+    def ioctl(self, op, arg):
+        if op == 4:  # block count
+            return self.nblocks
+        if op == 5:  # block size
+            return _BLOCK
+        if op == 6:  # erase block
+            self.f.seek(arg * _BLOCK)
+            self.f.write(b"\xff" * _BLOCK)
+            self.f.flush()
+            self._count()
+            return 0
+        return 0
+
+
+def _flash():
+    path = os.getenv("CAMDIAG_SIM_FLASH")
+    f = open(path, "rb")
+    f.seek(0, 2)
+    size = f.tell()
+    f.close()
+    return FlashBlockDevice(path, size // _BLOCK)
+
+
+FLASH = _flash()
+
+
+class Control:
+    """Reads JSON lines the host appends to the control file (faults, button script...)."""
+
+    def __init__(self, path):
+        self.f = open(path, "r") if path else None
+        self.handlers = {}
+        self.pending = ""
+
+    def on(self, kind, handler):
+        self.handlers[kind] = handler
+
+    def poll(self):
+        if self.f is None:
+            return
+        data = self.f.read()
+        if not data:
+            return
+        data = self.pending + data
+        lines = data.split("\n")
+        self.pending = lines.pop()
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            h = self.handlers.get(msg.get("kind"))
+            if h:
+                h(msg)
+
+
+CONTROL = Control(os.getenv("CAMDIAG_SIM_CONTROL"))
+BOOT_TICKS = time.ticks_ms()
+
+
+def boot_done():
+    global BOOT_TICKS
+    BOOT_TICKS = time.ticks_ms()
+
+
+# -- pins: the button is driven by the host's script, outputs (LEDs) are recorded --------
+PINS = {}
+_SCRIPT = {}  # pin id -> list of (ticks_ms, level) from the host
+_OUT = {}
+
+
+def pin_level(pin_id, default):
+    script = _SCRIPT.get(pin_id)
+    if not script:
+        return default
+    now = time.ticks_ms()
+    level = default
+    for at, lvl in script:
+        if time.ticks_diff(now, at) >= 0:
+            level = lvl
+        else:
+            break
+    return level
+
+
+def pin_written(pin_id, level):
+    _OUT[pin_id] = level
+
+
+def _on_pin(msg):
+    # {"kind": "pin", "pin": 15, "steps": [[delay_ms, level], ...]} relative to now
+    now = time.ticks_ms()
+    steps = []
+    for delay, level in msg.get("steps", []):
+        steps.append((time.ticks_add(now, int(delay)), int(level)))
+    _SCRIPT[int(msg["pin"])] = steps
+
+
+CONTROL.on("pin", _on_pin)
+
+# -- watchdog ------------------------------------------------------------------------------
+_WDT = {"timeout": 0, "fed": 0}
+
+
+def wdt_start(timeout_ms):
+    _WDT["timeout"] = timeout_ms
+    _WDT["fed"] = time.ticks_ms()
+
+
+def wdt_feed():
+    _WDT["fed"] = time.ticks_ms()

@@ -1,0 +1,41 @@
+"""Shims so the pure-logic modules run unchanged on CPython and MicroPython."""
+
+try:
+    from micropython import const  # noqa: F401
+    import micropython as _mp
+
+    MICROPYTHON = True
+except ImportError:  # CPython
+    MICROPYTHON = False
+    _mp = None
+
+    def const(value):
+        return value
+
+
+def has_viper():
+    return MICROPYTHON and hasattr(_mp, "viper")
+
+
+try:
+    from time import ticks_ms, ticks_diff, ticks_add  # noqa: F401
+except ImportError:  # CPython: same arithmetic as the ESP32 port (period 2**30)
+    import time as _time
+
+    _TICKS_PERIOD = 1 << 30
+    _TICKS_HALF = _TICKS_PERIOD >> 1
+
+    def ticks_ms():
+        return int(_time.monotonic() * 1000) & (_TICKS_PERIOD - 1)
+
+    def ticks_add(ticks, delta):
+        return (ticks + delta) & (_TICKS_PERIOD - 1)
+
+    def ticks_diff(end, start):
+        return ((end - start + _TICKS_HALF) & (_TICKS_PERIOD - 1)) - _TICKS_HALF
+
+
+def log10(x):
+    import math
+
+    return math.log(x) / 2.302585092994046

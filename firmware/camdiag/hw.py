@@ -1,0 +1,104 @@
+"""Hardware glue: the only module that touches `machine` and `network`.
+
+Builds the peripherals from the board profile with the ESP32 port's real constructors
+(checked against micropython-esp32-stubs). The virtual board supplies `machine` and
+`network` modules with the same names, so nothing above this module can tell.
+"""
+
+import time
+
+BOOT_TICKS = time.ticks_ms()
+
+RESET_CAUSES = {1: "power_on", 2: "hard_reset", 3: "watchdog", 4: "deepsleep", 5: "soft_reset"}
+
+
+def i2s_tx(profile):
+    from machine import I2S, Pin
+
+    a = profile["audio"]
+    tx = a["tx"]
+    # MONO: the ESP32 port writes each sample to both slots, so the amp plays it whatever
+    # its SD_MODE slot selection (mono TX needs MicroPython >= 1.23).
+    return I2S(
+        tx["id"],
+        sck=Pin(tx["sck"]),
+        ws=Pin(tx["ws"]),
+        sd=Pin(tx["sd"]),
+        mode=I2S.TX,
+        bits=16,
+        format=I2S.MONO,
+        rate=a["rate"],
+        ibuf=a["ibuf"],
+    )
+
+
+def i2s_rx(profile):
+    from machine import I2S, Pin
+
+    a = profile["audio"]
+    rx = a["rx"]
+    # The RX hardware always reads 32-bit stereo frames; keep both slots so the self-test
+    # can see which one the mic drives.
+    return I2S(
+        rx["id"],
+        sck=Pin(rx["sck"]),
+        ws=Pin(rx["ws"]),
+        sd=Pin(rx["sd"]),
+        mode=I2S.RX,
+        bits=32,
+        format=I2S.STEREO,
+        rate=a["rate"],
+        ibuf=a["ibuf"],
+    )
+
+
+def button(profile):
+    from machine import Pin
+
+    b = profile["button"]
+    pull = Pin.PULL_UP if b["pull_up"] else None
+    return Pin(b["pin"], Pin.IN, pull)
+
+
+def leds(profile):
+    from machine import Pin
+
+    out = []
+    for led in profile["leds"]:
+        p = Pin(led["pin"], Pin.OUT)
+        p.value(1 if led["active_low"] else 0)
+        out.append(p)
+    return out
+
+
+def wlan():
+    import network
+
+    return network.WLAN(network.STA_IF)
+
+
+def watchdog(timeout_ms):
+    from machine import WDT
+
+    return WDT(timeout=timeout_ms)
+
+
+def identity():
+    import machine
+
+    uid = machine.unique_id()
+    cause = machine.reset_cause()
+    return {
+        "unique_id": "".join("%02x" % b for b in uid),
+        "reset_cause": RESET_CAUSES.get(cause, str(cause)),
+    }
+
+
+def uptime_ms():
+    return time.ticks_diff(time.ticks_ms(), BOOT_TICKS)
+
+
+def reboot():
+    import machine
+
+    machine.reset()

