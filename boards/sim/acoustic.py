@@ -206,7 +206,8 @@ class Air:
         p[_P_A1] = _q14((-2 * cs) / a0)
         p[_P_A2] = _q14((1 - alpha) / a0)
         p[_P_LPF] = _q14(1 - math.exp(-2 * math.pi * 5000 / self.rate))
-        p[_P_MUF] = _q14(1 - math.exp(-2 * math.pi * 900 / self.rate)) if "muffled" in self.faults else 0
+        muffle = 1 - math.exp(-2 * math.pi * 900 / self.rate)
+        p[_P_MUF] = _q14(muffle) if "muffled" in self.faults else 0
         couple = 0.0 if "speaker_silent" in self.faults else 10 ** (self.coupling_db / 20)
         p[_P_COUPLE] = _q14(couple)
         # SNR is set against a 0.5 FS reference tone heard at the coupling gain.

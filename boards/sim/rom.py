@@ -16,12 +16,7 @@ import sys
 import os
 import gc
 
-# Tell the supervisor this process now turns SIGINT into KeyboardInterrupt (the unix port
-# installs its handler when the script starts); before this a SIGINT would kill it.
-_ready = os.getenv("CAMDIAG_SIM_READY")
-if _ready:
-    with open(_ready, "w") as _f:
-        _f.write("1")
+_READY = os.getenv("CAMDIAG_SIM_READY")
 
 EXIT_SOFT_FRIENDLY = 10
 EXIT_SOFT_RAW = 11
@@ -65,17 +60,34 @@ class Repl:
     def __init__(self, raw):
         self.raw = raw
         self.g = {"__name__": "__main__"}
+        self.b1 = bytearray(1)
+        self.pushback = -1
 
     def rd(self):
-        """Next input byte; 3 for Ctrl-C (delivered as KeyboardInterrupt)."""
+        """Next input byte; 3 for Ctrl-C (delivered as KeyboardInterrupt).
+
+        A SIGINT can land just after read() returned a byte: the interrupt is raised at
+        the next bytecode boundary and that byte would be lost (mpremote's Ctrl-A, say).
+        So read into a buffer cleared to 0 first, and keep a byte that came with the
+        interrupt for the next call. (NUL is no REPL input; one arriving with a Ctrl-C is
+        dropped.)
+        """
+        if self.pushback >= 0:
+            c = self.pushback
+            self.pushback = -1
+            return c
+        b = self.b1
+        b[0] = 0
         try:
-            b = _stdin.read(1)
+            n = _stdin.readinto(b)
+            if not n:
+                # The supervisor closed our stdin: power off.
+                sys.exit(0)
+            return b[0]
         except KeyboardInterrupt:
+            if b[0]:
+                self.pushback = b[0]
             return 3
-        if not b:
-            # The supervisor closed our stdin: power off.
-            sys.exit(0)
-        return b[0]
 
     def soft_reboot(self):
         w("MPY: soft reboot\r\n")
@@ -297,8 +309,17 @@ def run_file(name):
     return True
 
 
+def signal_ready():
+    # Tell the supervisor that Ctrl-C (SIGINT) can be delivered from now on: every
+    # KeyboardInterrupt below is caught. Must run before the host FS is unmounted.
+    if _READY:
+        with open(_READY, "w") as f:
+            f.write("1")
+
+
 def main():
     raw = simctl.OPTS.get("mode") == "raw"
+    signal_ready()
     mount_flash()
     gc.collect()
     simctl.boot_done()
@@ -308,7 +329,18 @@ def main():
             run_file("main.py")
     except KeyboardInterrupt:
         w("\r\n")
-    Repl(raw).run()
+    repl = None
+    while True:
+        try:
+            if repl is None:
+                repl = Repl(raw)
+            repl.run()
+        except KeyboardInterrupt:
+            pass
 
 
-main()
+try:
+    main()
+except KeyboardInterrupt:
+    # Interrupted in the few instructions between boot and the REPL: start the REPL.
+    Repl(simctl.OPTS.get("mode") == "raw").run()

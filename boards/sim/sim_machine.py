@@ -1,6 +1,5 @@
 # Simulated `machine` module for the virtual board: same names and methods as the ESP32
 # port's (checked against micropython-esp32-stubs), backed by the sim models.
-import os
 import sys
 import time
 import simctl

@@ -1,0 +1,251 @@
+"""The `camdiag` command: one table of subcommands, one error type, meaningful exit codes.
+
+Exit codes: 0 pass / done, 1 a test failed (the device works, the check did not pass),
+2 an error (bad input, no board, link lost). Errors print one line: `camdiag: message`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from typing import Callable
+
+from . import __version__
+from .errors import EXIT_ERROR, CamdiagError
+from .link import DeviceLink
+
+EPILOG = """examples:
+  camdiag sim                               start a virtual board, print its port
+  camdiag info --port sim://                a private virtual board for one command
+  camdiag info --port /dev/ttyACM0 --json   a real board, JSON for scripts
+  camdiag deploy --port /dev/ttyACM0 --board esp32s3-devkit
+"""
+
+
+def _out(args, human: str, data) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        print(human)
+
+
+def _link(args) -> DeviceLink:
+    return DeviceLink(args.port, baud=args.baud, board=getattr(args, "board", None))
+
+
+# -- commands ---------------------------------------------------------------------------
+def cmd_ports(args) -> int:
+    from .ports import list_ports
+
+    ports = list_ports()
+    if args.json:
+        print(json.dumps([p.as_dict() for p in ports], indent=2))
+        return 0
+    if not ports:
+        print("no serial ports found (a virtual board: camdiag sim, or --port sim://)")
+        return 0
+    for p in ports:
+        mark = f"  <- likely ESP32 ({p.chip})" if p.likely_esp32 else ""
+        print(f"{p.device:20} {p.vid_pid or '-':10} {p.description}{mark}")
+    return 0
+
+
+def format_info(info: dict) -> str:
+    flash = info["flash"]
+    problems = info.get("problems") or []
+    rows = [
+        ("Board", info.get("board") or "(no valid board.json)"),
+        ("camdiag", info["camdiag"]),
+        ("MicroPython", f"{info['micropython']} ({info['platform']})"),
+        ("Unique id", info["unique_id"]),
+        ("Reset cause", info["reset_cause"]),
+        ("Uptime", f"{info['uptime_s']} s"),
+        ("Free heap", f"{info['mem_free']} bytes ({info['mem_alloc']} in use)"),
+        ("Flash", f"{flash['used_kb']} KB used of {flash['total_kb']} KB "
+                  f"({flash['free_kb']} KB free)"),
+        ("Problems", "none" if not problems else problems[0]),
+    ]
+    lines = [f"{k:12} {v}" for k, v in rows]
+    lines += [f"{'':12} {p}" for p in problems[1:]]
+    return "\n".join(lines)
+
+
+def cmd_info(args) -> int:
+    with _link(args) as link:
+        info = link.call("info", timeout=args.timeout)
+    _out(args, format_info(info), info)
+    return 0
+
+
+def cmd_deploy(args) -> int:
+    from . import boards as _boards
+    from .deploy import deploy, device_board_name, reboot_into_app
+
+    say = (lambda s: None) if args.json or args.quiet else print
+    with _link(args) as link:
+        board = args.board
+        if board is None:
+            board = "sim" if args.port.startswith("sim://") else device_board_name(link)
+            if board is None:
+                raise CamdiagError(
+                    f"the board on {args.port} has no board profile yet: name one with "
+                    f"--board ({', '.join(_boards.names())})"
+                )
+        _boards.load(board)  # validate before touching the device
+        say(f"deploying camdiag {__version__} for board '{board}' to {args.port}")
+        result = deploy(link, board, source=args.source, say=say)
+        if result["changed"] or result["removed"]:
+            reboot_into_app(link)
+            link.transport.close()
+            link.transport = None
+            result["rebooted"] = True
+        else:
+            result["rebooted"] = False
+    human = (
+        f"{len(result['changed'])} file(s) written ({result['bytes_written']} bytes), "
+        f"{result['unchanged']} unchanged, {len(result['removed'])} removed"
+        + ("; board rebooted into the new firmware" if result["rebooted"] else "")
+    )
+    _out(args, human, result)
+    return 0
+
+
+def cmd_log(args) -> int:
+    with _link(args) as link:
+        res = link.call("log", {"last": args.last}, timeout=args.timeout)
+    records = res["records"]
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    if not records:
+        print("results log is empty")
+    for r in records:
+        print(f"{r.get('time', '?')}  {r.get('kind', '?'):10} {r.get('outcome', '?'):5} "
+              f"{r.get('summary', '')}")
+    for p in res.get("problems", []):
+        print(f"note: {p}")
+    return 0
+
+
+def cmd_sim(args) -> int:
+    from .simboard import HEAP_KB, VirtualBoard
+
+    opts = {}
+    for key in ("fault", "seed", "snr", "rssi"):
+        v = getattr(args, key)
+        if v is not None:
+            opts[key] = str(v)
+    if args.fast:
+        opts["realtime"] = "0"
+    vb = VirtualBoard(board=args.board, flash=args.flash, options=opts)
+    vb.start()
+    if not vb.wait_ready(timeout=15):
+        vb.stop()
+        raise CamdiagError(f"the virtual board did not start (log: {vb.log_path})")
+    print(f"virtual board '{args.board}' running: MicroPython unix port, heap {HEAP_KB} KB")
+    print(f"  serial port  {vb.port}")
+    print(f"  socket       {vb.url}")
+    keep = "" if args.flash else " (temporary: --flash FILE keeps it)"
+    print(f"  flash image  {vb.flash}{keep}")
+    print(f"  board log    {vb.log_path}")
+    print(f"try: mpremote connect {vb.port} fs ls      |  camdiag info --port {vb.port}")
+    print("Ctrl-C to stop", flush=True)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    try:
+        while not stop:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        vb.stop()
+        print("\nvirtual board stopped")
+    return 0
+
+
+# -- the table --------------------------------------------------------------------------
+def _add_port(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", "-p", required=True,
+                   help="serial device, pyserial URL (socket://, rfc2217://) or sim://[?opts]")
+    p.add_argument("--baud", type=int, default=115200, help="baud rate (default 115200)")
+    p.add_argument("--timeout", type=float, default=60.0,
+                   help="seconds without a byte from the board before giving up (default 60)")
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+COMMANDS: dict[str, tuple[Callable, str, str]] = {
+    "ports": (cmd_ports, "list serial ports, marking likely ESP32 boards",
+              "camdiag ports"),
+    "sim": (cmd_sim, "run a virtual board (real MicroPython, simulated hardware) until Ctrl-C",
+            "camdiag sim --flash board.img"),
+    "info": (cmd_info, "board, firmware, MicroPython version, id, reset cause, heap, flash",
+             "camdiag info --port sim://"),
+    "deploy": (cmd_deploy, "compile the firmware and copy changed files to the board",
+               "camdiag deploy --port /dev/ttyACM0 --board esp32s3-devkit"),
+    "log": (cmd_log, "read the board's results log",
+            "camdiag log --port /dev/ttyACM0 --last 5"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="camdiag",
+        description="Audio and network diagnostics for cameras with two-way talk.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"camdiag {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (func, help_text, example) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           epilog=f"example:\n  {example}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(func=func)
+        if name == "ports":
+            _add_json(p)
+        elif name == "sim":
+            p.add_argument("--board", default="sim", help="board profile (default sim)")
+            p.add_argument("--flash", help="flash image file to use and keep between runs")
+            p.add_argument("--fault", help="inject faults, comma separated (see README)")
+            p.add_argument("--seed", type=int, help="random seed for repeatable runs")
+            p.add_argument("--snr", type=float, help="room noise: SNR in dB (default 40)")
+            p.add_argument("--rssi", help="radio scenario (see README)")
+            p.add_argument("--fast", action="store_true",
+                           help="run audio faster than real time")
+        else:
+            _add_port(p)
+            _add_json(p)
+        if name == "deploy":
+            p.add_argument("--board", help="board profile (default: the board's current one)")
+            p.add_argument("--source", action="store_true",
+                           help="copy .py sources instead of compiled .mpy")
+            p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+        if name == "log":
+            p.add_argument("--last", type=int, default=0, help="only the last N records")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return args.func(args)
+    except CamdiagError as e:
+        print(f"camdiag: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("camdiag: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Device link: call `camdiag.service` on a board over serial, a pyserial URL or `sim://`.
+
+Built on mpremote's SerialTransport (raw REPL, raw-paste, file transfer). Written here:
+- entering the raw REPL *without* the soft reset mpremote's commands do by default: a
+  field session must not reset the camera;
+- per-call timeouts: mpremote's `exec` gives up after 10 s without a byte, and a
+  self-test or a Wi-Fi scan can print nothing for longer;
+- reading the one result line (service.MARKER + JSON) out of whatever else the board
+  printed, and turning device errors into host errors;
+- putting the board back into its application when the session ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from typing import Any
+
+from camdiag.service import MARKER
+
+from . import simboard
+from .errors import DeviceError, FirmwareMissing, LinkError
+
+DEFAULT_TIMEOUT = 60.0  # seconds without a byte from the board before a call fails
+
+
+def available_ports() -> list[str]:
+    from serial.tools import list_ports
+
+    return [p.device for p in list_ports.comports()]
+
+
+def _port_error(port: str, reason: str) -> LinkError:
+    ports = available_ports()
+    listed = ", ".join(ports) if ports else "none found"
+    return LinkError(f"cannot open port {port}: {reason} (available ports: {listed})")
+
+
+def _is_serial_path(port: str) -> bool:
+    return "://" not in port
+
+
+class DeviceLink:
+    """A session with one board. Use as a context manager."""
+
+    def __init__(self, port: str, baud: int = 115200, board: str | None = None):
+        self.port = port
+        self.baud = baud
+        self.board = board
+        self.sim: simboard.VirtualBoard | None = None
+        self.transport = None
+        self.device = port
+
+    # -- session ----------------------------------------------------------------------
+    def open(self) -> "DeviceLink":
+        from mpremote.transport import TransportError
+        from mpremote.transport_serial import SerialTransport
+
+        if self.port.startswith("sim://"):
+            self.sim = simboard.start_for_url(self.port, self.board)
+            self.device = self.sim.port
+            if not self.sim.wait_ready(timeout=15):
+                raise LinkError("the virtual board did not start (see its log: %s)"
+                                % self.sim.log_path)
+        elif _is_serial_path(self.port) and not os.path.exists(self.port):
+            raise _port_error(self.port, "no such device")
+        try:
+            self.transport = SerialTransport(self.device, baudrate=self.baud)
+        except TransportError as e:
+            raise _port_error(self.port, str(e) or "cannot open") from None
+        except Exception as e:  # pyserial raises SerialException/ValueError/OSError
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            if "lock" in reason.lower() or "busy" in reason.lower():
+                reason += " (is another program, e.g. a terminal or mpremote, using it?)"
+            raise _port_error(self.port, reason) from None
+        # mpremote reads a pty one blocking byte at a time with no timeout; a short read
+        # timeout lets its own inter-byte and overall timeouts work on every port type.
+        self.transport.serial.timeout = 0.05
+        try:
+            self._enter_raw_repl()
+        except OSError as e:
+            self._close_transport()
+            raise LinkError(f"lost the link to {self.port}: {e}") from None
+        return self
+
+    def _enter_raw_repl(self, attempts: int = 4) -> None:
+        """Interrupt the application and enter the raw REPL, without a soft reset.
+
+        Retried: a board that was just reset (DTR auto-reset, a watchdog) can swallow the
+        first Ctrl-C in boot.py and go on to start main.py.
+        """
+        t = self.transport
+        banner = b"raw REPL; CTRL-B to exit\r\n"  # the ">" prompt is left for exec
+        for attempt in range(attempts):
+            t.serial.write(b"\r\x03")
+            time.sleep(0.05 + 0.25 * attempt)
+            t.serial.reset_input_buffer()
+            t.serial.write(b"\r\x01")
+            data = t.read_until(1, banner, timeout=1.0, timeout_overall=2.0 + attempt)
+            if data.endswith(banner):
+                t.in_raw_repl = True
+                return
+        self._close_transport()
+        raise LinkError(
+            f"no MicroPython REPL on {self.port}: the board did not answer Ctrl-C/Ctrl-A "
+            "(is it running MicroPython? wrong port or baud rate?)"
+        )
+
+    def close(self, resume: bool = True) -> None:
+        if self.transport is not None:
+            try:
+                self.transport.exit_raw_repl()
+                if resume:
+                    # Back to the application, in the friendly REPL like after boot.
+                    self.transport.serial.write(
+                        b"import camdiag.app as _app;_app.resume()\r"
+                    )
+                    self.transport.serial.flush()
+            except OSError:
+                pass
+            self._close_transport()
+        if self.sim is not None:
+            self.sim.stop()
+            self.sim = None
+
+    def _close_transport(self) -> None:
+        try:
+            self.transport.close()
+        except OSError:
+            pass
+        self.transport = None
+
+    def __enter__(self) -> "DeviceLink":
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- calls ------------------------------------------------------------------------
+    def exec_raw(self, code: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[bytes, bytes]:
+        """Run code in the raw REPL; return (stdout, stderr) bytes. Timeout between bytes."""
+        from mpremote.transport import TransportError
+
+        t = self.transport
+        try:
+            t.exec_raw_no_follow(code)
+            return t.follow(timeout)
+        except TransportError as e:
+            raise LinkError(f"{self.port}: the board stopped answering ({e})") from None
+        except OSError as e:
+            raise LinkError(f"{self.port}: lost the link ({e})") from None
+
+    def call(self, name: str, args: dict | None = None, timeout: float = DEFAULT_TIMEOUT,
+             ) -> Any:
+        """Call camdiag.service.<name>(**args) on the board and return its result."""
+        code = "from camdiag import service as _s\n_s.call(%r, %s)\n" % (
+            name,
+            _to_micropython_literal(args or {}),
+        )
+        out, err = self.exec_raw(code, timeout)
+        if err:
+            text = err.decode(errors="replace")
+            if re.search(r"ImportError: (no module named|can't import name) '?camdiag", text):
+                raise FirmwareMissing(
+                    f"camdiag firmware not found on {self.port}: run camdiag deploy "
+                    f"--port {self.port}"
+                )
+            last = text.strip().splitlines()[-1] if text.strip() else "error"
+            raise DeviceError(f"{self.port}: device error in {name}: {last}")
+        return parse_result(out, name, self.port)
+
+
+def _to_micropython_literal(obj: Any) -> str:
+    # JSON is a Python literal apart from true/false/null: pass it through json.loads.
+    return "__import__('json').loads(%r)" % json.dumps(obj)
+
+
+def parse_result(out: bytes, name: str, port: str = "device") -> Any:
+    """The result of the last marker line in `out`; LinkError/DeviceError otherwise."""
+    marker = MARKER.encode()
+    line = None
+    for raw in out.split(b"\n"):
+        i = raw.find(marker)
+        if i >= 0:
+            line = raw[i + len(marker):].strip()
+    if line is None:
+        shown = out.decode(errors="replace").strip()[-200:]
+        raise LinkError(f"{port}: no result line from {name} (got: {shown!r})")
+    try:
+        msg = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise LinkError(f"{port}: garbled result line from {name}: {line[:120]!r}") from None
+    if not isinstance(msg, dict) or "ok" not in msg:
+        raise LinkError(f"{port}: unexpected result from {name}: {line[:120]!r}")
+    if not msg["ok"]:
+        raise DeviceError(f"{port}: {name} failed on the device: {msg.get('error')}")
+    return msg.get("result")

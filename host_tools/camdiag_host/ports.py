@@ -1,0 +1,44 @@
+"""Serial ports, with the ones likely to be an ESP32 board marked by USB VID:PID."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+# USB-serial IDs seen on ESP32 boards (shared/REFERENCE.md).
+ESP32_USB_IDS = {
+    (0x303A, 0x1001): "Espressif native USB (ESP32-S3/C3)",
+    (0x10C4, 0xEA60): "Silicon Labs CP210x",
+    (0x1A86, 0x7523): "WCH CH340",
+    (0x1A86, 0x55D4): "WCH CH9102",
+    (0x0403, 0x6001): "FTDI FT232R",
+}
+
+
+@dataclass
+class PortInfo:
+    device: str
+    description: str
+    vid_pid: str | None
+    likely_esp32: bool
+    chip: str | None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def list_ports() -> list[PortInfo]:
+    from serial.tools import list_ports as lp
+
+    out = []
+    for p in sorted(lp.comports(), key=lambda p: p.device):
+        vid_pid = None
+        chip = None
+        if p.vid is not None and p.pid is not None:
+            vid_pid = "%04x:%04x" % (p.vid, p.pid)
+            chip = ESP32_USB_IDS.get((p.vid, p.pid))
+        out.append(PortInfo(p.device, p.description or "", vid_pid, chip is not None, chip))
+    return out
+
+
+def likely_esp32_ports() -> list[PortInfo]:
+    return [p for p in list_ports() if p.likely_esp32]
