@@ -100,8 +100,11 @@ def _rx_kernel(out, nframes: int, ring, par, st):
             m2 = m2 + (((m1 - m2) * muf) >> 14)
             y = m2
         if dist:
-            # cubic soft clip normalised to the 24-bit full scale: y - y^3 * dist / FS^2
-            y = y - (((((y * y) >> 23) * y) >> 23) * dist >> 14)
+            # overdriven amp / rattling speaker: the waveform clips at +-dist
+            if y > dist:
+                y = dist
+            elif y < -dist:
+                y = -dist
         # noise: Irwin-Hall sum of 4 uniforms from xorshift32, std ~ 37837
         g = 0
         j = 0
@@ -181,18 +184,42 @@ class Air:
         self.st = array.array("i", [0] * 12)
         self.rng_seed = (seed * 2654435761 + 12345) & 0x7FFFFFFF or 1
         # Where the streams start on the shared clock, and the acoustic + DMA delay.
-        self.start_offset = 37 + (seed * 7919) % 211  # RX starts this much after TX
+        self.start_offset = (seed * 7919) % 48  # RX starts this much after TX
         self.delay = 150 + (seed * 104729) % 90  # ~9-15 ms at 16 kHz
         self.coupling_db = -6.0  # 0 dBFS TX -> about -6 dBFS at the mic, in band
+        self.snr = float(opts.get("snr", 40))
         self.tx_count = 0
         self.rx_count = 0
         self.t0 = None
         self.dropout_at = []
         if "dropouts" in self.faults:
-            # RX overruns after the mic warm-up: drop or repeat a block of samples
-            base = MIC_START_FRAMES + 1200 + (seed * 31) % 400
-            self.dropout_at = [(base, 24 + seed % 17), (base + 2100, -(16 + seed % 9))]
+            # A CPU-starved RX DMA: every ~700 frames a run of samples is lost or repeated.
+            at = MIC_START_FRAMES + (seed * 131) % 700
+            k = 0
+            while at < 40000:
+                n = 9 + (seed + k) % 23
+                self.dropout_at.append((at, n if k % 2 == 0 else -n))
+                at += 650 + (seed * 17 + k * 53) % 120
+                k += 1
         self._setup(snr)
+
+    def set_rate(self, rate):
+        self.rate = rate
+        self._setup(6.0 if "noisy" in self.faults else self.snr)
+
+    def start_tx(self):
+        self.tx_count = 0
+        self.st[_S_TXCOUNT] = 0
+        for i in range(RING):
+            self.ring[i] = 0
+        self.t0 = None
+
+    def start_rx(self):
+        self.rx_count = 0
+        for i in range(7):
+            self.st[i] = 0  # filter states
+        self.st[_S_RXSRC] = -self.start_offset
+        self.t0 = None
 
     def _setup(self, snr_db):
         p = self.par
@@ -217,7 +244,7 @@ class Air:
         self_rms = 8388608 * 10 ** (-87 / 20)  # INMP441 self-noise
         p[_P_SELF] = int(self_rms * 65536 / 18918)
         p[_P_DC] = int(0.05 * 8388608) if "dc" in self.faults else 0
-        p[_P_DIST] = _q14(1.2) if "distorted" in self.faults else 0
+        p[_P_DIST] = int(0.12 * 8388608) if "distorted" in self.faults else 0
         p[_P_SLOT] = 0
         p[_P_DELAY] = self.delay
         if "mic_dead" in self.faults:
@@ -256,7 +283,7 @@ class Air:
             raise OSError(116)  # ETIMEDOUT: no data from the RX DMA
         for at, n in self.dropout_at:
             if self.rx_count <= at < self.rx_count + nframes:
-                self.st[_S_RXSRC] += n
+                self.st[_S_RXSRC] = self.st[_S_RXSRC] + n
         self.st[_S_MICAGE] = self.rx_count
         _rx_kernel(buf, nframes, self.ring, self.par, self.st)
         self.rx_count += nframes

@@ -11,15 +11,15 @@ DEEPSLEEP_RESET = 4
 SOFT_RESET = 5
 
 _EXIT_HARD_RESET = 12
-_AIR = None
+
+import acoustic  # noqa: E402  (the speaker/mic model is hardware: present from power-on)
+
+_AIR = acoustic.Air(simctl.OPTS, int(simctl.OPTS.get("rate", 16000)))
 
 
 def _air(rate):
-    global _AIR
-    if _AIR is None:
-        import acoustic
-
-        _AIR = acoustic.Air(simctl.OPTS, rate)
+    if rate != _AIR.rate:
+        _AIR.set_rate(rate)
     return _AIR
 
 
@@ -120,8 +120,11 @@ class I2S:
                 raise ValueError("virtual board RX supports bits=32, format=STEREO")
             slot = simctl.OPTS.get("mic_slot", "left")
             self.air.set_slot(1 if slot == "right" else 0)
+            self.air.start_rx()  # the mic starts up again when its clock starts
         elif bits != 16 or format != self.MONO:
             raise ValueError("virtual board TX supports bits=16, format=MONO")
+        else:
+            self.air.start_tx()
         self._open = True
 
     def readinto(self, buf):

@@ -14,7 +14,15 @@ except ImportError:  # CPython
 
 
 def has_viper():
-    return MICROPYTHON and hasattr(_mp, "viper")
+    """True where the viper kernels load (MicroPython built with the native emitters)."""
+    if not MICROPYTHON:
+        return False
+    try:
+        import camdiag.kernels_viper  # noqa: F401
+
+        return True
+    except (ImportError, SyntaxError, ValueError):
+        return False
 
 
 try:

@@ -36,7 +36,7 @@ _I2S_RX = {
     "slot": ("str", "left", ("left", "right")),
     # Bits to shift the 32-bit slot word left before taking the top 16 bits:
     # 0 for INMP441, 1 for SPH0645 (its data arrives one bit late on the ESP32).
-    "shift": ("int", 0, [0, 8]),
+    "shift": ("int", 0, [0, 7]),
     "mic": ("str", "inmp441", ("inmp441", "sph0645", "ics43434", "other")),
 }
 

@@ -87,4 +87,4 @@ def _load_extra(name):
         __import__("camdiag." + mod)
 
 
-_EXTRA = {}
+_EXTRA = {"selftest": "selftest", "capture_read": "selftest"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -130,6 +131,79 @@ def cmd_log(args) -> int:
     return 0
 
 
+def cmd_selftest(args) -> int:
+    from .report import exit_code, format_record, use_color
+
+    with _link(args) as link:
+        rec = link.call("selftest", {"log": not args.no_log}, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(rec, indent=2))
+    else:
+        print(format_record(rec, color=use_color()))
+    return exit_code(rec)
+
+
+def cmd_stimulus(args) -> int:
+    from . import boards as _boards
+    from .audio import stimulus, write_wav
+
+    prof = _boards.load(args.board)
+    pcm = stimulus(prof)
+    write_wav(args.out, pcm, prof["audio"]["rate"])
+    frames = len(pcm) // 2
+    print(f"wrote {args.out}: {frames} frames, {frames / prof['audio']['rate']:.3f} s, "
+          f"16-bit mono at {prof['audio']['rate']} Hz (board '{prof['name']}')")
+    return 0
+
+
+def cmd_capture(args) -> int:
+    from .audio import write_wav
+
+    with _link(args) as link:
+        rec = link.call("selftest", {"log": False, "keep_capture": True}, timeout=args.timeout)
+        if rec["verdict"] == "i2s_fault":
+            raise CamdiagError(f"no recording: the I2S bus failed ({rec['checks'][0].get('note')})",
+                               exit_code=1)
+        data = bytearray()
+        offset = 0
+        frames = None
+        rate = None
+        while frames is None or offset < frames:
+            chunk = link.call("capture_read", {"offset": offset, "count": 1024},
+                              timeout=args.timeout)
+            frames, rate = chunk["frames"], chunk["rate"]
+            part = bytes.fromhex(chunk["data"])
+            if not part:
+                break
+            data += part
+            offset += len(part) // 2
+    write_wav(args.out, bytes(data), rate)
+    print(f"wrote {args.out}: {len(data) // 2} frames at {rate} Hz (mic slot, from the end "
+          f"of the warm-up); the self-test said: {rec['outcome']} ({rec['verdict']})")
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    from camdiag import diagnosis, record
+
+    from . import boards as _boards
+    from .audio import analyze_wav
+    from .report import exit_code, format_record, use_color
+
+    prof = _boards.load(args.board)
+    m, plan = analyze_wav(args.wav, prof)
+    checks, faults = diagnosis.diagnose(m, prof["limits"])
+    dev = {"board": prof["name"], "file": str(args.wav)}
+    rec = record.make("selftest", dev, checks, faults, diagnosis.outcome(checks, faults),
+                      {"plan": plan, "kernels": "portable (host)",
+                       "latency_ms": round(m["latency_ms"], 2) if m.get("burst_found") else None})
+    if args.json:
+        print(json.dumps(rec, indent=2))
+    else:
+        print(format_record(rec, color=use_color()))
+    return exit_code(rec)
+
+
 def cmd_sim(args) -> int:
     from .simboard import HEAP_KB, VirtualBoard
 
@@ -190,6 +264,16 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
                "camdiag deploy --port /dev/ttyACM0 --board esp32s3-devkit"),
     "log": (cmd_log, "read the board's results log",
             "camdiag log --port /dev/ttyACM0 --last 5"),
+    "selftest": (cmd_selftest, "speaker-to-mic loopback self-test: each check, the verdict, "
+                 "the fix (exit 0 pass, 1 fail, 2 error)",
+                 "camdiag selftest --port sim://?fault=muffled"),
+    "stimulus": (cmd_stimulus, "write exactly what the self-test plays to a WAV file",
+                 "camdiag stimulus --board esp32s3-devkit --out stim.wav"),
+    "capture": (cmd_capture, "play the stimulus and save the mic recording as WAV",
+                "camdiag capture --port /dev/ttyACM0 --out rec.wav"),
+    "analyze": (cmd_analyze, "run the self-test analysis on a WAV recording "
+                "(16/32-bit PCM, mono/stereo)",
+                "camdiag analyze rec.wav --board esp32s3-devkit --json"),
 }
 
 
@@ -207,7 +291,15 @@ def build_parser() -> argparse.ArgumentParser:
                            epilog=f"example:\n  {example}",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(func=func)
-        if name == "ports":
+        if name in ("ports", "stimulus"):
+            if name == "ports":
+                _add_json(p)
+            else:
+                p.add_argument("--board", default="sim", help="board profile (default sim)")
+                p.add_argument("--out", "-o", required=True, help="WAV file to write")
+        elif name == "analyze":
+            p.add_argument("wav", help="WAV recording of the stimulus")
+            p.add_argument("--board", default="sim", help="board profile (default sim)")
             _add_json(p)
         elif name == "sim":
             p.add_argument("--board", default="sim", help="board profile (default sim)")
@@ -228,6 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
         if name == "log":
             p.add_argument("--last", type=int, default=0, help="only the last N records")
+        if name == "selftest":
+            p.add_argument("--no-log", action="store_true",
+                           help="do not append the result to the board's log")
+        if name == "capture":
+            p.add_argument("--out", "-o", required=True, help="WAV file to write")
     return parser
 
 
@@ -245,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("camdiag: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) went away: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -86,7 +86,27 @@ def parse_sim_url(url: str) -> dict:
 
 def make_flash_image(path: Path, board: str, blocks: int = FLASH_BLOCKS) -> None:
     """A fresh LittleFS2 image with the current firmware and board profile, as a factory
-    would program it. Built by the unix port itself (boards/sim/mkimage.py)."""
+    would program it. Built by the unix port itself (boards/sim/mkimage.py), and cached
+    under build/ by the hash of everything that goes into it."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for src in sorted((ROOT / "firmware").rglob("*.py")) + [
+        BOARDS_DIR / "sim" / "mkimage.py", (BOARDS_DIR / board / "board.json")
+    ]:
+        if src.exists():
+            h.update(str(src.relative_to(ROOT)).encode() + b"\0" + src.read_bytes())
+    h.update(f"{board}:{blocks}".encode())
+    cache = ROOT / "build" / "sim-images" / f"{h.hexdigest()[:24]}.img"
+    if not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        _build_flash_image(tmp, board, blocks)
+        os.replace(tmp, cache)  # atomic: parallel test workers may race to build it
+    shutil.copyfile(cache, path)
+
+
+def _build_flash_image(path: Path, board: str, blocks: int) -> None:
     files = build.firmware_files(board)
     with tempfile.TemporaryDirectory(prefix="camdiag-stage-") as stage:
         build.write_staging(files, Path(stage))

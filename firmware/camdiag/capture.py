@@ -1,0 +1,70 @@
+"""Loopback capture: play the plan on I2S TX while recording I2S RX, block by block.
+
+TX and RX are passed in (any objects with the machine.I2S write/readinto methods).
+Buffers are allocated once in __init__; run() allocates nothing per block.
+"""
+
+from array import array
+
+from camdiag import kernels
+
+
+class CaptureError(Exception):
+    pass
+
+
+class LoopbackCapture:
+    def __init__(self, plan, kern):
+        self.plan = plan
+        self.kern = kern
+        self.txbuf = kernels.samples(plan.block)
+        self.rxbuf = bytearray(8 * plan.block)  # 32-bit stereo frames
+        self.cap = kernels.samples(plan.capture_frames)
+        self.stats = array("i", [0, 0xFFFFFF, 0, 0, 0])
+        self.phase = array("i", [0])
+        self.blocks = 0
+
+    def run(self, tx, rx, feed=None):
+        """Play and record the whole plan. feed(): called each block (watchdog)."""
+        plan = self.plan
+        kern = self.kern
+        b = plan.block
+        txbuf = self.txbuf
+        rxbuf = self.rxbuf
+        want = len(rxbuf)
+        t = 0
+        while t < plan.total:
+            plan.fill_tx(kern, txbuf, t, b, self.phase)
+            tx.write(txbuf)
+            got = rx.readinto(rxbuf)
+            if got != want:
+                raise CaptureError("short RX read: %d of %d bytes" % (got, want))
+            if t >= plan.warmup:
+                kern.deinterleave(rxbuf, b, plan.slot, plan.shift, self.cap, t - plan.warmup,
+                                  self.stats)
+            if feed is not None:
+                feed()
+            t += b
+            self.blocks += 1
+
+
+class Kernels:
+    """The kernel set in use: viper twins where available, else portable."""
+
+    def __init__(self, viper=None):
+        from camdiag.compat import has_viper
+
+        if viper is None:
+            viper = has_viper()
+        self.name = "viper" if viper else "portable"
+        self.fill_zero = kernels.fill_zero
+        self.copy_samples = kernels.copy_samples
+        src = kernels
+        if viper:
+            from camdiag import kernels_viper as src
+        self.synth_tone = src.synth_tone
+        self.deinterleave = src.deinterleave
+        self.level_stats = src.level_stats
+        self.demod = src.demod
+        self.xcorr_max = src.xcorr_max
+        self.xcorr_first = src.xcorr_first

@@ -1,0 +1,251 @@
+"""Signal kernels: portable integer code, identical on CPython and MicroPython.
+
+Every kernel works on preallocated buffers with (offset, count) arguments instead of
+slices, and writes its results into a preallocated int array: the capture and analysis
+loops allocate nothing. Fixed point is sized for 32-bit integers (the ESP32's viper word):
+each accumulator's bound is stated beside it. `kernels_viper` holds the viper twins,
+which tests hold equal to these.
+
+Sample buffers are bytearrays of int16 little-endian samples (MicroPython cannot size an
+array('h') without a second, temporary copy; viper's ptr16 reads bytearrays directly).
+RX blocks are bytearrays of 32-bit stereo frames as the ESP32 I2S RX reads them.
+"""
+
+import math
+from array import array
+
+from camdiag.compat import const
+
+FS16 = const(32768)
+CLIP_LEVEL = const(32440)  # 0.99 FS: a sample at or above is clipped
+SIN_BITS = const(10)
+SIN_SIZE = const(1024)
+PHASE_BITS = const(26)  # phase accumulators: 10 table bits + 16 fraction bits
+PHASE_MASK = const(0x3FFFFFF)
+
+# Q15 sine table with one guard entry for interpolation (2 KB, built once).
+SIN = array("h", [0] * (SIN_SIZE + 1))
+for _i in range(SIN_SIZE + 1):
+    SIN[_i] = int(round(32767 * math.sin(2 * math.pi * _i / SIN_SIZE)))
+del _i
+
+# Output slots of level_stats
+ST_SUM = const(0)  # sum of samples: |sum| <= n * 2**15 < 2**31 for n <= 65535
+ST_SQ_HI = const(1)  # sum of squares = hi * 2**30 + lo; each square <= 2**30
+ST_SQ_LO = const(2)
+ST_MIN = const(3)
+ST_MAX = const(4)
+ST_CLIP = const(5)
+
+# Slots of the deinterleave statistics (accumulated over the whole capture)
+DI_OR = const(0)  # OR of the active slot's 24 data bits
+DI_AND = const(1)  # AND of the same
+DI_ABS_ACTIVE = const(2)  # sum |sample| of the active slot, <= 65535 * 2**15 < 2**31
+DI_ABS_OTHER = const(3)  # the same for the other slot
+DI_FRAMES = const(4)
+
+
+def get16(buf, i):
+    v = buf[2 * i] | (buf[2 * i + 1] << 8)
+    return v - 0x10000 if v & 0x8000 else v
+
+
+def put16(buf, i, v):
+    buf[2 * i] = v & 0xFF
+    buf[2 * i + 1] = (v >> 8) & 0xFF
+
+
+def samples(n):
+    """A zeroed int16 sample buffer of n samples."""
+    return bytearray(2 * n)
+
+
+def phase_inc(freq, rate):
+    """Phase increment per sample for `freq` at `rate` (26-bit phase)."""
+    return int(round(freq * (1 << PHASE_BITS) / rate))
+
+
+def synth_tone(out, start, n, state, inc, amp_q15):
+    """Write n samples of a sine into out[start:]: linear-interpolated table lookup.
+
+    state[0] holds the phase (< 2**26). Products: (s1 - s0) * frac < 2**8 * 2**16;
+    s * amp_q15 < 2**30.
+    """
+    phase = state[0]
+    for i in range(start, start + n):
+        idx = phase >> 16
+        frac = phase & 0xFFFF
+        s0 = SIN[idx]
+        s = s0 + (((SIN[idx + 1] - s0) * frac) >> 16)
+        put16(out, i, (s * amp_q15) >> 15)
+        phase = (phase + inc) & PHASE_MASK
+    state[0] = phase
+
+
+def fill_zero(out, start, n):
+    for i in range(2 * start, 2 * (start + n)):
+        out[i] = 0
+
+
+def copy_samples(out, start, src, src_start, n):
+    for i in range(2 * n):
+        out[2 * start + i] = src[2 * src_start + i]
+
+
+def deinterleave(rx, nframes, slot, shift, cap, cap_start, stats):
+    """Take the mic's slot out of 32-bit stereo RX frames.
+
+    The 16-bit sample is bits [16-shift, 31-shift] of the slot word, i.e. the top 16 bits
+    after a left shift (0 for INMP441, 1 for SPH0645's late data). Built from bytes so no
+    intermediate exceeds 2**24. cap may be None (warm-up: statistics only).
+    Accumulates into stats: OR/AND of the active slot's 24 data bits, sum |x| of both slots.
+    """
+    orm = stats[DI_OR]
+    andm = stats[DI_AND]
+    sa = stats[DI_ABS_ACTIVE]
+    so = stats[DI_ABS_OTHER]
+    a = slot * 4
+    o = 4 - a
+    for f in range(nframes):
+        base = f * 8
+        d = rx[base + a + 1] | (rx[base + a + 2] << 8) | (rx[base + a + 3] << 16)
+        orm |= d
+        andm &= d
+        v = ((d << shift) >> 8) & 0xFFFF
+        if v & 0x8000:
+            v -= 0x10000
+        if cap is not None:
+            put16(cap, cap_start + f, v)
+        sa += v if v >= 0 else -v
+        do = rx[base + o + 1] | (rx[base + o + 2] << 8) | (rx[base + o + 3] << 16)
+        dv = ((do << shift) >> 8) & 0xFFFF
+        if dv & 0x8000:
+            dv -= 0x10000
+        so += dv if dv >= 0 else -dv
+    stats[DI_OR] = orm
+    stats[DI_AND] = andm
+    stats[DI_ABS_ACTIVE] = sa
+    stats[DI_ABS_OTHER] = so
+    stats[DI_FRAMES] += nframes
+
+
+def level_stats(x, start, n, out):
+    """Sum, sum of squares (hi/lo split at 2**30), min, max, clipped count of x[start:+n].
+
+    lo < 2**30 before each add and a square is <= 2**30, so lo + sq < 2**31.
+    """
+    s = 0
+    hi = 0
+    lo = 0
+    mn = 32767
+    mx = -32768
+    clips = 0
+    for i in range(start, start + n):
+        v = get16(x, i)
+        s += v
+        lo += v * v
+        if lo >= 0x40000000:
+            hi += 1
+            lo -= 0x40000000
+        if v < mn:
+            mn = v
+        if v > mx:
+            mx = v
+        if v >= CLIP_LEVEL or v <= -CLIP_LEVEL:
+            clips += 1
+    out[ST_SUM] = s
+    out[ST_SQ_HI] = hi
+    out[ST_SQ_LO] = lo
+    out[ST_MIN] = mn
+    out[ST_MAX] = mx
+    out[ST_CLIP] = clips
+
+
+def demod(x, start, n, inc, out):
+    """Hann-windowed quadrature demodulation of x[start:+n] at phase increment inc.
+
+    out[0] = sum(w*x*cos), out[1] = sum(w*x*sin), each term rounded to <= 2**15 in
+    magnitude, so |out| <= n * 2**15 (< 2**31 for n <= 65535). n must be a power of two
+    (the window's phase step is exact).
+    """
+    winc = (1 << PHASE_BITS) // n
+    wphase = 0
+    phase = 0
+    acc_i = 0
+    acc_q = 0
+    quarter = SIN_SIZE >> 2
+    for k in range(start, start + n):
+        widx = ((wphase >> 16) + quarter) & (SIN_SIZE - 1)
+        w = (32767 - SIN[widx]) >> 1  # Hann in Q15
+        xw = (get16(x, k) * w + 16384) >> 15
+        idx = phase >> 16
+        c = SIN[(idx + quarter) & (SIN_SIZE - 1)]
+        s = SIN[idx]
+        acc_i += (xw * c + 16384) >> 15
+        acc_q += (xw * s + 16384) >> 15
+        phase = (phase + inc) & PHASE_MASK
+        wphase += winc
+    out[0] = acc_i
+    out[1] = acc_q
+
+
+def xcorr_max(x, start, nlags, tmpl, tlen, out):
+    """Cross-correlate tmpl with x at lags 0..nlags-1 from start: largest value and lag.
+
+    Each term (x * t) >> 15 <= 2**15; a sum over tlen <= 4096 terms < 2**27.
+    out[0] = max value, out[1] = its lag.
+    """
+    best = -(1 << 30)
+    best_lag = 0
+    for lag in range(nlags):
+        acc = 0
+        b = start + lag
+        for k in range(tlen):
+            acc += (get16(x, b + k) * get16(tmpl, k)) >> 15
+        if acc > best:
+            best = acc
+            best_lag = lag
+    out[0] = best
+    out[1] = best_lag
+
+
+def xcorr_first(x, start, nlags, tmpl, tlen, thresh, out):
+    """First lag whose correlation reaches thresh, then climb to that peak's top.
+
+    out[0] = lag of the peak (-1 if none), out[1..3] = values at lag-1, lag, lag+1
+    (for sub-sample interpolation).
+    """
+    prev = 0
+    found = -1
+    lag = 0
+    cur = 0
+    while lag < nlags:
+        acc = 0
+        b = start + lag
+        for k in range(tlen):
+            acc += (get16(x, b + k) * get16(tmpl, k)) >> 15
+        if found < 0:
+            if acc >= thresh:
+                found = lag
+        if found >= 0:
+            if lag > found and acc < cur:
+                out[0] = lag - 1
+                out[1] = prev
+                out[2] = cur
+                out[3] = acc
+                return
+            prev = cur
+            cur = acc
+        lag += 1
+    out[0] = -1 if found < 0 else nlags - 1
+    out[1] = prev
+    out[2] = cur
+    out[3] = 0
+
+
+def xcorr_at(x, start, tmpl, tlen):
+    """Correlation value at one lag (analysis helper, returns a small int)."""
+    acc = 0
+    for k in range(tlen):
+        acc += (get16(x, start + k) * get16(tmpl, k)) >> 15
+    return acc

@@ -1,0 +1,151 @@
+"""The loopback test plan: what the speaker plays, sample by sample, and where to look.
+
+TX timeline (frames at the board's rate; at 16 kHz 1 frame = 62.5 us):
+
+  warm-up   >= warmup_ms, whole blocks. INMP441 needs 2**18 SCK cycles (262 ms at
+            16 kHz x 64 bit clocks) before its data is valid. TX is silent; RX discarded.
+  noise     1024 frames (64 ms): silence for the noise floor. 1024 samples give the RMS
+            within +-0.2 dB (std of a chi-square RMS estimate, 1/sqrt(2n)).
+  bursts    4 bursts of a 64-frame chirp, 320 frames apart (80 ms). The first burst gives
+            the latency; each spacing must come back within +-1 frame, so 3 spacings
+            catch a dropped or inserted sample anywhere in the train. 320 frames (20 ms)
+            is longer than a camera's acoustic ring-down, so bursts do not overlap.
+  tones     3 x (256 guard + 1024 window) frames (3 x 80 ms): 500 Hz (low band),
+            1031 Hz (reference level, THD and glitches: 1031 divides no block size and its
+            harmonics up to the 5th stay under 8 kHz), 3150 Hz (high band: muffled).
+            The 1024-frame Hann window resolves 15.6 Hz; the guard (16 ms) lets the
+            speaker's filters settle after a frequency change.
+  tail      latency_max_ms of silence, so the last window is captured at any latency.
+
+At 16 kHz with defaults: 4864 + 1024 + 1280 + 3840 + 768 = 11776 frames = 736 ms.
+RX is stored from the end of the warm-up: capture index c is TX frame c + warm-up - latency.
+"""
+
+import math
+
+from camdiag import kernels
+
+NOISE_FRAMES = 1024
+BURST_COUNT = 4
+BURST_SPACING = 320
+BURST_FRAMES = 64
+BURST_F0 = 1000
+BURST_F1 = 5000
+TONE_GUARD = 256
+TONE_WINDOW = 1024
+TONES = (500, 1031, 3150)
+REF_TONE = 1  # index of the reference tone in TONES
+GLITCH_SUBWINDOWS = 4  # the reference window is also cut in 4 for phase continuity
+MAX_CAPTURE = 65535  # accumulator bound in kernels (sum |x| over the capture < 2**31)
+
+
+class PlanError(ValueError):
+    pass
+
+
+class Plan:
+    def __init__(self, profile):
+        audio = profile["audio"]
+        limits = profile["limits"]
+        self.rate = audio["rate"]
+        self.block = audio["block_frames"]
+        self.amplitude_q15 = int(audio["tone_amplitude"] * 32767)
+        self.slot = 1 if audio["rx"]["slot"] == "right" else 0
+        self.shift = audio["rx"]["shift"]
+        self.data_bits = {"sph0645": 18}.get(audio["rx"]["mic"], 24)
+        b = self.block
+        warm = (limits["warmup_ms"] * self.rate + 999) // 1000
+        self.warmup = ((warm + b - 1) // b) * b
+        self.latency_max = (limits["latency_max_ms"] * self.rate + 999) // 1000
+        self.noise_start = self.warmup
+        self.burst_start = self.noise_start + NOISE_FRAMES
+        self.tone_start = self.burst_start + BURST_COUNT * BURST_SPACING
+        seg = TONE_GUARD + TONE_WINDOW
+        self.tx_end = self.tone_start + len(TONES) * seg
+        total = self.tx_end + self.latency_max + BURST_FRAMES
+        self.total = ((total + b - 1) // b) * b
+        self.capture_frames = self.total - self.warmup
+        if self.capture_frames > MAX_CAPTURE:
+            raise PlanError("plan too long: %d frames captured (max %d)"
+                            % (self.capture_frames, MAX_CAPTURE))
+        nyquist = self.rate // 2
+        self.tones = []
+        for i, f in enumerate(TONES):
+            if f >= nyquist:
+                raise PlanError("tone %d Hz is above Nyquist at %d Hz" % (f, self.rate))
+            start = self.tone_start + i * seg
+            self.tones.append((f, start, kernels.phase_inc(f, self.rate)))
+        # Harmonics measured for THD: 2nd..5th, those below Nyquist - 100 Hz.
+        ref = TONES[REF_TONE]
+        self.harmonics = [h for h in range(2, 6) if h * ref < nyquist - 100]
+        self.burst_template = self._chirp()
+        self.burst_energy = sum(
+            kernels.get16(self.burst_template, k) ** 2 for k in range(BURST_FRAMES))
+        # Segments: (start, end, kind, arg): kind 0 silence, 1 tone (arg: index), 2 bursts.
+        self.segments = [(0, self.burst_start, 0, 0),
+                         (self.burst_start, self.tone_start, 2, 0)]
+        for i, (f, start, inc) in enumerate(self.tones):
+            self.segments.append((start, start + seg, 1, i))
+        self.segments.append((self.tx_end, self.total, 0, 0))
+
+    def _chirp(self):
+        # Linear chirp BURST_F0 -> BURST_F1 under a Hann window: its autocorrelation has a
+        # single sharp peak, so noise cannot move the latency by a carrier period.
+        buf = kernels.samples(BURST_FRAMES)
+        n = BURST_FRAMES
+        T = n / self.rate
+        k_rate = (BURST_F1 - BURST_F0) / T
+        for k in range(n):
+            t = k / self.rate
+            w = 0.5 - 0.5 * math.cos(2 * math.pi * k / (n - 1))
+            v = math.sin(2 * math.pi * (BURST_F0 * t + 0.5 * k_rate * t * t))
+            kernels.put16(buf, k, int(self.amplitude_q15 * w * v))
+        return buf
+
+    @property
+    def audio_ms(self):
+        return self.total * 1000 // self.rate
+
+    def describe(self):
+        return {
+            "rate": self.rate,
+            "block_frames": self.block,
+            "audio_ms": self.audio_ms,
+            "warmup_ms": self.warmup * 1000 // self.rate,
+            "tones_hz": list(TONES),
+            "bursts": BURST_COUNT,
+            "burst_spacing": BURST_SPACING,
+        }
+
+    def fill_tx(self, kern, buf, tx_index, n, phase_state):
+        """Synthesize TX frames [tx_index, tx_index + n) into buf (int16 LE). No allocation.
+
+        phase_state: array('i', [phase]) kept across blocks, reset at each tone's start.
+        """
+        end = tx_index + n
+        for seg in self.segments:
+            s0 = seg[0]
+            s1 = seg[1]
+            if s1 <= tx_index or s0 >= end:
+                continue
+            a = s0 if s0 > tx_index else tx_index
+            z = s1 if s1 < end else end
+            kind = seg[2]
+            if kind == 0:
+                kern.fill_zero(buf, a - tx_index, z - a)
+            elif kind == 1:
+                if a == s0:
+                    phase_state[0] = 0
+                kern.synth_tone(buf, a - tx_index, z - a, phase_state,
+                                self.tones[seg[3]][2], self.amplitude_q15)
+            else:
+                kern.fill_zero(buf, a - tx_index, z - a)
+                # copy the parts of bursts that fall inside [a, z)
+                for i in range(BURST_COUNT):
+                    b0 = s0 + i * BURST_SPACING
+                    b1 = b0 + BURST_FRAMES
+                    if b1 <= a or b0 >= z:
+                        continue
+                    c0 = b0 if b0 > a else a
+                    c1 = b1 if b1 < z else z
+                    kern.copy_samples(buf, c0 - tx_index, self.burst_template, c0 - b0, c1 - c0)

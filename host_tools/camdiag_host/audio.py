@@ -1,0 +1,116 @@
+"""Host-side audio: the stimulus as WAV, WAV capture I/O, and the firmware's analysis on files.
+
+`analyze` runs the firmware's own modules (camdiag.plan/capture/analysis/diagnosis) on
+CPython, so a file gets exactly the verdict the board would give.
+"""
+
+from __future__ import annotations
+
+import struct
+import wave
+from array import array
+from pathlib import Path
+
+from camdiag import kernels
+from camdiag.analysis import Analyzer
+from camdiag.capture import Kernels, LoopbackCapture
+from camdiag.plan import Plan
+
+from .errors import CamdiagError
+
+
+def stimulus(profile: dict) -> bytes:
+    """Exactly what the self-test plays: int16 LE mono at the board's rate."""
+    plan = Plan(profile)
+    kern = Kernels(viper=False)
+    out = kernels.samples(plan.total)
+    block = kernels.samples(plan.block)
+    phase = array("i", [0])
+    for t in range(0, plan.total, plan.block):
+        plan.fill_tx(kern, block, t, plan.block, phase)
+        out[2 * t:2 * (t + plan.block)] = block
+    return bytes(out)
+
+
+def write_wav(path: str | Path, pcm16: bytes, rate: int, channels: int = 1) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm16)
+
+
+def read_wav(path: str | Path) -> tuple[int, int, int, bytes]:
+    """(rate, channels, sample bytes, frames) of a PCM WAV; CamdiagError if unusable."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            rate = w.getframerate()
+            ch = w.getnchannels()
+            width = w.getsampwidth()
+            frames = w.readframes(w.getnframes())
+    except FileNotFoundError:
+        raise CamdiagError(f"{path}: no such file") from None
+    except (wave.Error, EOFError, struct.error) as e:
+        raise CamdiagError(f"{path}: not a PCM WAV file ({e})") from None
+    if width not in (2, 4):
+        raise CamdiagError(f"{path}: {8 * width}-bit samples; use 16- or 32-bit PCM")
+    if ch not in (1, 2):
+        raise CamdiagError(f"{path}: {ch} channels; use mono or stereo")
+    return rate, ch, width, frames
+
+
+def wav_to_rx_frames(frames: bytes, channels: int, width: int) -> bytearray:
+    """WAV samples as the ESP32 RX reads them: 32-bit stereo words, data left-justified."""
+    n = len(frames) // (channels * width)
+    out = bytearray(8 * n)
+    if width == 2:
+        src = array("h")
+        src.frombytes(frames[: n * channels * 2])
+        words = [(v & 0xFFFF) << 16 for v in src]
+    else:
+        src = array("i")
+        src.frombytes(frames[: n * channels * 4])
+        words = [v & 0xFFFFFFFF for v in src]
+    dst = array("I", bytes(8 * n))
+    if channels == 2:
+        dst[:] = array("I", words)
+    else:
+        for i, w in enumerate(words):
+            dst[2 * i] = w
+    out[:] = dst.tobytes()
+    return out
+
+
+def analyze_wav(path: str | Path, profile: dict) -> tuple[dict, dict]:
+    """Run the firmware analysis on a recording. Returns (measurements, plan description)."""
+    rate, ch, width, frames = read_wav(path)
+    plan = Plan(profile)
+    if rate != plan.rate:
+        raise CamdiagError(
+            f"{path}: recorded at {rate} Hz but board '{profile['name']}' plays at "
+            f"{plan.rate} Hz; record at {plan.rate} Hz or pick the matching --board")
+    rx = wav_to_rx_frames(frames, ch, width)
+    nframes = len(rx) // 8
+    # A full recording includes the mic warm-up; a camdiag capture starts after it.
+    skip = plan.warmup if nframes >= plan.total else 0
+    usable = nframes - skip
+    needed = plan.tx_end - plan.burst_start + 64 + 1024
+    if usable < needed:
+        raise CamdiagError(
+            f"{path}: {usable / rate:.2f} s of audio after the warm-up; the stimulus needs "
+            f"at least {needed / rate:.2f} s")
+    kern = Kernels(viper=False)
+    cap = LoopbackCapture.__new__(LoopbackCapture)
+    cap.cap = kernels.samples(usable)
+    stats = array("i", [0, 0xFFFFFF, 0, 0, 0])
+    kern.deinterleave(rx[8 * skip:], usable, plan.slot if ch == 2 else 0, plan.shift,
+                      cap.cap, 0, stats)
+    if ch == 1:
+        plan.data_bits = 16 if width == 2 else plan.data_bits
+    elif width == 2:
+        plan.data_bits = 16
+    m = Analyzer(plan, kern).analyze(cap.cap, stats, usable, search=(0, usable))
+    if ch == 1:
+        m["slot_ratio"] = 0.0  # a mono file has no second slot to check
+        m["other_slot_mean_abs"] = 0.0
+    return m, plan.describe()
