@@ -10,8 +10,9 @@
 # Soft reboot: print "MPY: soft reboot", exit with a code that tells the supervisor
 # (host_tools/camdiag_host/simboard.py) to start a fresh process in the same REPL mode,
 # which clears the heap and all module state as a real soft reset does.
-# Ctrl-C: the supervisor turns the byte into SIGINT, which the unix port raises as
-# KeyboardInterrupt wherever the board is: in user code or waiting at a prompt.
+# Ctrl-C: at a prompt it is just a byte; while code runs, the sim peripherals see it on
+# stdin and raise KeyboardInterrupt (simctl.check_ctrl_c). Only code that touches no
+# peripheral for 1.5 s gets a SIGINT from the supervisor, as a last resort.
 import sys
 import os
 import gc
@@ -75,6 +76,10 @@ class Repl:
         if self.pushback >= 0:
             c = self.pushback
             self.pushback = -1
+            return c
+        if simctl.INPUT:
+            c = simctl.INPUT[0]
+            simctl.INPUT[:] = simctl.INPUT[1:]
             return c
         b = self.b1
         b[0] = 0

@@ -73,6 +73,7 @@ class Pin:
         simctl.PINS[self.id] = self
 
     def value(self, v=None):
+        simctl.check_ctrl_c()
         if v is None:
             simctl.CONTROL.poll()
             return simctl.pin_level(self.id, self._level)
@@ -131,6 +132,7 @@ class I2S:
         if not self._open or self.mode != self.RX:
             raise OSError(1)
         n = len(buf) // 8
+        simctl.check_ctrl_c()
         self.air.rx_read(buf, n)
         return n * 8
 

@@ -46,10 +46,12 @@ class WLAN:
         self._status = STAT_IDLE
 
     def isconnected(self):
+        simctl.check_ctrl_c()
         simctl.CONTROL.poll()
         return self._status == STAT_GOT_IP
 
     def status(self, param=None):
+        simctl.check_ctrl_c()
         simctl.CONTROL.poll()
         if param is None:
             return self._status

@@ -2,6 +2,8 @@
 # the flash block device, and the host's control channel (injected faults, button presses).
 import os
 import json
+import select
+import sys
 import time
 
 OPTS = json.loads(os.getenv("CAMDIAG_SIM_OPTS") or "{}")
@@ -156,3 +158,31 @@ def wdt_start(timeout_ms):
 
 def wdt_feed():
     _WDT["fed"] = time.ticks_ms()
+
+
+# -- Ctrl-C, as a board's USB/UART driver sees it ------------------------------------------
+# An ESP32 checks every received byte for Ctrl-C and raises KeyboardInterrupt at the next
+# safe point. The unix port only interrupts on SIGINT, and raises it asynchronously (a
+# longjmp out of the signal handler), which can leave its qstr or GC mutex locked and
+# deadlock the board. So the simulated peripherals look at stdin whenever the firmware
+# touches them (the app does every few ms, a self-test every block): Ctrl-C raises
+# KeyboardInterrupt right there, in Python; any other byte is queued for the REPL.
+_STDIN = sys.stdin.buffer
+_POLL = select.poll()
+_POLL.register(_STDIN, select.POLLIN)
+_B1 = bytearray(1)
+INPUT = bytearray()  # bytes read while user code ran, for the REPL
+
+
+def check_ctrl_c():
+    while True:
+        ready = False
+        for _ in _POLL.ipoll(0):
+            ready = True
+        if not ready:
+            return
+        if not _STDIN.readinto(_B1):
+            return
+        if _B1[0] == 3:
+            raise KeyboardInterrupt
+        INPUT.append(_B1[0])

@@ -143,7 +143,7 @@ class Analyzer:
         shift = first - (p.burst_start - p.warmup)
         levels = []
         n = P.TONE_WINDOW
-        for f, tx_start, inc in p.tones:
+        for _f, tx_start, inc in p.tones:
             w0 = tx_start - p.warmup + P.TONE_GUARD + shift
             amp, _ = self._tone(cap, w0, n, inc)
             levels.append(dbfs(amp))

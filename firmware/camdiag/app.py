@@ -1,4 +1,4 @@
-"""The device application: asyncio tasks (LED, button, RSSI history) after boot.
+"""The device application: asyncio tasks (button, LED, RSSI history) after boot.
 
 A host session interrupts it with Ctrl-C (the app returns to the REPL quietly) and ends
 by calling ``resume()``, which re-enters the loop with the same state: nothing the app
@@ -9,30 +9,43 @@ import asyncio
 
 from camdiag import store
 
-STATE = {"running": False, "profile": None, "started": False}
+TICK_MS = 20  # the main loop's period: button sampling and LED pattern steps
 
-
-async def _heartbeat():
-    while True:
-        await asyncio.sleep_ms(1000)
+STATE = {"running": False, "profile": None, "started": False, "button": None, "leds": None,
+         "led_on": False, "ticks": 0}
 
 
 def _setup():
     if STATE["started"]:
         return
-    STATE["profile"] = store.load_profile()
+    from camdiag import hw
+
+    prof = store.load_profile()
+    STATE["profile"] = prof
+    if prof is not None:
+        STATE["button"] = hw.button(prof)
+        STATE["leds"] = hw.leds(prof)
     STATE["started"] = True
+
+
+async def _tick_loop():
+    # One loop drives the peripherals: the button's level is sampled every tick (the
+    # state machine consumes its edges) and the LED pattern advances.
+    while True:
+        STATE["ticks"] += 1
+        button = STATE["button"]
+        if button is not None:
+            button.value()
+        leds = STATE["leds"]
+        if leds and STATE["ticks"] % 25 == 0:  # idle heartbeat: 1 Hz blink (setup mode)
+            STATE["led_on"] = not STATE["led_on"]
+            leds[0].value(1 if STATE["led_on"] else 0)
+        await asyncio.sleep_ms(TICK_MS)
 
 
 async def _main():
     _setup()
-    tasks = [asyncio.create_task(_heartbeat())]
-    try:
-        while True:
-            await asyncio.sleep_ms(1000)
-    finally:
-        for t in tasks:
-            t.cancel()
+    await _tick_loop()
 
 
 def main():

@@ -84,7 +84,7 @@ class Plan:
         # Segments: (start, end, kind, arg): kind 0 silence, 1 tone (arg: index), 2 bursts.
         self.segments = [(0, self.burst_start, 0, 0),
                          (self.burst_start, self.tone_start, 2, 0)]
-        for i, (f, start, inc) in enumerate(self.tones):
+        for i, (_f, start, _inc) in enumerate(self.tones):
             self.segments.append((start, start + seg, 1, i))
         self.segments.append((self.tx_end, self.total, 0, 0))
 

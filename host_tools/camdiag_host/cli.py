@@ -162,8 +162,8 @@ def cmd_capture(args) -> int:
     with _link(args) as link:
         rec = link.call("selftest", {"log": False, "keep_capture": True}, timeout=args.timeout)
         if rec["verdict"] == "i2s_fault":
-            raise CamdiagError(f"no recording: the I2S bus failed ({rec['checks'][0].get('note')})",
-                               exit_code=1)
+            note = rec["checks"][0].get("note")
+            raise CamdiagError(f"no recording: the I2S bus failed ({note})", exit_code=1)
         data = bytearray()
         offset = 0
         frames = None

@@ -14,6 +14,21 @@ def pytest_addoption(parser):
     g.addoption("--rig", default="sim", choices=["sim", "manual", "serial-lines", "none"])
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sim: needs the virtual board's fault injection")
+
+
+def pytest_collection_modifyitems(config, items):
+    ports = config.getoption("--port") or ["sim://"]
+    if all(p.startswith("sim://") for p in ports):
+        return
+    skip = pytest.mark.skip(reason="needs the virtual board (fault injection); --port is a "
+                                   "real board")
+    for item in items:
+        if "sim" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def hil_options(request):
     cfg = request.config

@@ -77,7 +77,7 @@ class DeviceLink:
             raise _port_error(self.port, reason) from None
         # mpremote reads a pty one blocking byte at a time with no timeout; a short read
         # timeout lets its own inter-byte and overall timeouts work on every port type.
-        self.transport.serial.timeout = 0.05
+        self.transport.serial.timeout = 1.0
         try:
             self._enter_raw_repl()
         except OSError as e:
@@ -93,6 +93,7 @@ class DeviceLink:
         """
         t = self.transport
         banner = b"raw REPL; CTRL-B to exit\r\n"  # the ">" prompt is left for exec
+        seen = b""
         for attempt in range(attempts):
             t.serial.write(b"\r\x03")
             time.sleep(0.05 + 0.25 * attempt)
@@ -100,13 +101,35 @@ class DeviceLink:
             t.serial.write(b"\r\x01")
             data = t.read_until(1, banner, timeout=1.0, timeout_overall=2.0 + attempt)
             if data.endswith(banner):
-                t.in_raw_repl = True
-                return
+                # Earlier attempts may have left more banners and prompts on the way:
+                # wait for quiet, then ask for one fresh banner so the next byte is ">".
+                self._drain_until_quiet(0.15)
+                t.serial.write(b"\x01")
+                data = t.read_until(1, banner, timeout=1.0, timeout_overall=3.0)
+                if data.endswith(banner):
+                    t.in_raw_repl = True
+                    return
+            seen = (seen + data)[-80:]
         self._close_transport()
         raise LinkError(
             f"no MicroPython REPL on {self.port}: the board did not answer Ctrl-C/Ctrl-A "
-            "(is it running MicroPython? wrong port or baud rate?)"
+            f"(is it running MicroPython? wrong port or baud rate?; last bytes: {seen!r})"
         )
+
+    def _drain_until_quiet(self, quiet_s: float, limit_s: float = 3.0) -> bytes:
+        """Read and discard until nothing has arrived for quiet_s seconds."""
+        s = self.transport.serial
+        got = bytearray()
+        end = time.monotonic() + limit_s
+        last = time.monotonic()
+        while time.monotonic() < end and time.monotonic() - last < quiet_s:
+            n = s.in_waiting
+            if n:
+                got += s.read(n)
+                last = time.monotonic()
+            else:
+                time.sleep(0.01)
+        return bytes(got)
 
     def close(self, resume: bool = True) -> None:
         if self.transport is not None:

@@ -4,8 +4,10 @@ A supervisor (this module) owns a pseudo-terminal and a TCP port that behave lik
 serial cable, and a child process: `micropython -X heapsize=... boards/sim/rom.py`.
 It relays bytes between them with three pieces of board behaviour no wire has:
 
-- Ctrl-C (0x03) from the host becomes SIGINT to the child: the unix port raises
-  KeyboardInterrupt only on signals, while an ESP32 watches its UART for the byte.
+- Ctrl-C (0x03) is passed on as a byte: the sim peripherals and the REPL act on it
+  (boards/sim/simctl.py). Only if the board has not read it 1.5 s later does the child
+  get a SIGINT: the unix port raises that asynchronously, which is unsafe (it can leave
+  an interpreter mutex locked), so it is kept for code that never touches a peripheral.
 - Output is "cooked" as the ESP32 port's stdout is: a lone \\n goes out as \\r\\n.
 - A soft reboot ends the child with a code; the supervisor starts a fresh one in the same
   REPL mode on the same flash image, as a board's soft reset keeps the flash and clears RAM.
@@ -254,14 +256,26 @@ class VirtualBoard:
 
     # -- relays -------------------------------------------------------------------------
     def _send_out(self, data: bytes) -> None:
+        if self._stop.is_set():
+            return
         self._log.write(data)
         self._log.flush()
-        try:
-            os.write(self._master, data)
-        except OSError as e:
-            # No reader on the pty and its buffer is full: a USB CDC port drops data then.
-            if e.errno not in (errno.EAGAIN, errno.EIO):
-                raise
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self._master, view)
+                view = view[n:]
+                continue
+            except OSError as e:
+                if e.errno == errno.EIO:
+                    break
+                if e.errno != errno.EAGAIN:
+                    raise
+            # The pty holds ~4 KB: wait for the reader. Only when nobody reads for 0.5 s is
+            # the rest dropped, as a USB CDC port drops output no host collects.
+            _, writable, _ = select.select([], [self._master], [], 0.5)
+            if not writable:
+                break
         client = self._client
         if client:
             try:
@@ -290,28 +304,44 @@ class VirtualBoard:
                 cooked.append(b)
                 last = bytes((b,))
             with self._lock:
-                self._send_out(bytes(cooked))
+                try:
+                    self._send_out(bytes(cooked))
+                except (OSError, ValueError):
+                    if self._stop.is_set():
+                        return  # stopped while writing: the pty and log are closed
+                    raise
 
     def _to_child(self, data: bytes) -> None:
-        """Host bytes to the board; Ctrl-C becomes SIGINT (see module docstring)."""
-        while data:
-            i = data.find(b"\x03")
-            chunk, data = (data, b"") if i < 0 else (data[:i], data[i + 1 :])
-            child = self._child
-            if child is None or child.poll() is not None:
-                return
-            if chunk:
-                try:
-                    child.stdin.write(chunk)
-                    child.stdin.flush()
-                except (BrokenPipeError, OSError, ValueError):
-                    return
-            if i >= 0:
-                self.wait_ready(timeout=5)
-                try:
-                    os.kill(child.pid, signal.SIGINT)
-                except ProcessLookupError:
-                    return
+        """Host bytes to the board (see the module docstring for Ctrl-C)."""
+        child = self._child
+        if child is None or child.poll() is not None:
+            return
+        try:
+            child.stdin.write(data)
+            child.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            return
+        if b"\x03" in data:
+            threading.Thread(target=self._interrupt_if_unread, args=(child,),
+                             daemon=True).start()
+
+    def _interrupt_if_unread(self, child: subprocess.Popen) -> None:
+        import fcntl
+        import termios
+
+        time.sleep(1.5)
+        if child is not self._child or child.poll() is not None:
+            return
+        buf = bytearray(4)
+        try:
+            fcntl.ioctl(child.stdin.fileno(), termios.FIONREAD, buf)
+        except OSError:
+            return
+        if int.from_bytes(buf, "little") > 0 and self.ready_path.exists():
+            try:
+                os.kill(child.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
 
     def _pump_in(self) -> None:
         while not self._stop.is_set():
