@@ -52,7 +52,9 @@ class Analyzer:
         i_part = o[0]
         q_part = o[1]
         # Hann coherent gain is 1/2 and demod yields half the amplitude: A = 4|IQ|/n
-        return 4.0 * math.sqrt(i_part * i_part + q_part * q_part) / n, math.atan2(-q_part, i_part)
+        # (the kernel's sums carry a fixed gain, DEMOD_GAIN)
+        scale = 4.0 / (n * kernels.DEMOD_GAIN)
+        return scale * math.sqrt(i_part * i_part + q_part * q_part), math.atan2(-q_part, i_part)
 
     def _peak(self, cap, start, nlags):
         """Sub-sample position of the strongest burst correlation in [start, start+nlags)."""

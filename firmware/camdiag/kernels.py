@@ -161,12 +161,20 @@ def level_stats(x, start, n, out):
     out[ST_CLIP] = clips
 
 
+DEMOD_SHIFT = const(9)
+DEMOD_MAX_N = const(1024)
+DEMOD_GAIN = 64  # out = 2**(15 - DEMOD_SHIFT) * sum(x * w * cos): amplitude = 4|out| / (n * 64)
+
+
 def demod(x, start, n, inc, out):
     """Hann-windowed quadrature demodulation of x[start:+n] at phase increment inc.
 
-    out[0] = sum(w*x*cos), out[1] = sum(w*x*sin), each term rounded to <= 2**15 in
-    magnitude, so |out| <= n * 2**15 (< 2**31 for n <= 65535). n must be a power of two
-    (the window's phase step is exact).
+    out[0] = sum(x * wc) >> 9, out[1] = sum(x * ws) >> 9 (rounded per term), where the
+    windowed oscillator wc = w*cos is formed in Q15 first and interpolated from the table,
+    so out = DEMOD_GAIN * sum(x*w*cos). Rounding x*w to whole LSBs, or a plain table
+    lookup, would put spurious harmonics of a few LSB into the result.
+    Bound: |x*wc| <= 2**30 and sum(w) = n/2, so |out| <= 2**30 for n <= 1024.
+    n must be a power of two (the window's phase step is exact).
     """
     winc = (1 << PHASE_BITS) // n
     wphase = 0
@@ -177,12 +185,20 @@ def demod(x, start, n, inc, out):
     for k in range(start, start + n):
         widx = ((wphase >> 16) + quarter) & (SIN_SIZE - 1)
         w = (32767 - SIN[widx]) >> 1  # Hann in Q15
-        xw = (get16(x, k) * w + 16384) >> 15
+        # Interpolated oscillator: plain table lookup has phase-truncation spurs near
+        # -60 dBc that would mix the fundamental into the harmonic bins.
         idx = phase >> 16
-        c = SIN[(idx + quarter) & (SIN_SIZE - 1)]
-        s = SIN[idx]
-        acc_i += (xw * c + 16384) >> 15
-        acc_q += (xw * s + 16384) >> 15
+        frac = phase & 0xFFFF
+        s0 = SIN[idx]
+        s = s0 + (((SIN[idx + 1] - s0) * frac) >> 16)
+        ci = (idx + quarter) & (SIN_SIZE - 1)
+        c0 = SIN[ci]
+        c = c0 + (((SIN[ci + 1] - c0) * frac) >> 16)
+        wc = (w * c + 16384) >> 15
+        ws = (w * s + 16384) >> 15
+        v = get16(x, k)
+        acc_i += (v * wc + 256) >> 9
+        acc_q += (v * ws + 256) >> 9
         phase = (phase + inc) & PHASE_MASK
         wphase += winc
     out[0] = acc_i

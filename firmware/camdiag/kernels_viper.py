@@ -127,12 +127,18 @@ def demod(x, start: int, n: int, inc: int, out):
     while k < end:
         widx = ((wphase >> 16) + 256) & 1023
         w = (32767 - ((tab[widx] ^ 0x8000) - 0x8000)) >> 1
-        xw = (((p[k] ^ 0x8000) - 0x8000) * w + 16384) >> 15
         idx = phase >> 16
-        c = (tab[(idx + 256) & 1023] ^ 0x8000) - 0x8000
-        s = (tab[idx] ^ 0x8000) - 0x8000
-        acc_i += (xw * c + 16384) >> 15
-        acc_q += (xw * s + 16384) >> 15
+        frac = phase & 0xFFFF
+        s0 = (tab[idx] ^ 0x8000) - 0x8000
+        s = s0 + (((((tab[idx + 1] ^ 0x8000) - 0x8000) - s0) * frac) >> 16)
+        ci = (idx + 256) & 1023
+        c0 = (tab[ci] ^ 0x8000) - 0x8000
+        c = c0 + (((((tab[ci + 1] ^ 0x8000) - 0x8000) - c0) * frac) >> 16)
+        wc = (w * c + 16384) >> 15
+        ws = (w * s + 16384) >> 15
+        v = (p[k] ^ 0x8000) - 0x8000
+        acc_i += (v * wc + 256) >> 9
+        acc_q += (v * ws + 256) >> 9
         phase = (phase + inc) & mask
         wphase += winc
         k += 1

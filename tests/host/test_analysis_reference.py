@@ -59,7 +59,7 @@ def analyze(cap, stats, body):
     return Analyzer(PLAN, Kernels(viper=False)).analyze(cap, stats, body)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(deadline=None)
 @given(gain_db=st.floats(-40, 0), delay=st.integers(0, PLAN.latency_max),
        snr_db=st.floats(20, 60), seed=st.integers(0, 1000))
 def test_levels_and_latency_match_numpy(gain_db, delay, snr_db, seed):
@@ -75,7 +75,7 @@ def test_levels_and_latency_match_numpy(gain_db, delay, snr_db, seed):
     assert m["burst_spacing_error_max"] <= 1.0
 
 
-@settings(max_examples=20, deadline=None)
+@settings(deadline=None)
 @given(a2=st.floats(0, 0.5), a3=st.floats(0, 0.8), gain_db=st.floats(-12, 0),
        snr_db=st.floats(30, 60), delay=st.integers(0, PLAN.latency_max),
        seed=st.integers(0, 1000))
