@@ -47,24 +47,8 @@ class LoopbackCapture:
             t += b
             self.blocks += 1
 
-
-class Kernels:
-    """The kernel set in use: viper twins where available, else portable."""
-
-    def __init__(self, viper=None):
-        from camdiag.compat import has_viper
-
-        if viper is None:
-            viper = has_viper()
-        self.name = "viper" if viper else "portable"
-        self.fill_zero = kernels.fill_zero
-        self.copy_samples = kernels.copy_samples
-        src = kernels
-        if viper:
-            from camdiag import kernels_viper as src
-        self.synth_tone = src.synth_tone
-        self.deinterleave = src.deinterleave
-        self.level_stats = src.level_stats
-        self.demod = src.demod
-        self.xcorr_max = src.xcorr_max
-        self.xcorr_first = src.xcorr_first
+    def release_blocks(self):
+        """Drop the TX/RX block buffers once the capture is done (the analysis needs only
+        the capture and its statistics)."""
+        self.txbuf = None
+        self.rxbuf = None

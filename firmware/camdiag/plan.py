@@ -4,20 +4,22 @@ TX timeline (frames at the board's rate; at 16 kHz 1 frame = 62.5 us):
 
   warm-up   >= warmup_ms, whole blocks. INMP441 needs 2**18 SCK cycles (262 ms at
             16 kHz x 64 bit clocks) before its data is valid. TX is silent; RX discarded.
-  noise     1024 frames (64 ms): silence for the noise floor. 1024 samples give the RMS
-            within +-0.2 dB (std of a chi-square RMS estimate, 1/sqrt(2n)).
+  noise     512 frames (32 ms): silence for the noise floor. 512 samples give the RMS
+            within +-0.3 dB (std of an RMS estimate ~ 1/sqrt(2n) = 3 %).
   bursts    4 bursts of a 64-frame chirp, 320 frames apart (80 ms). The first burst gives
             the latency; each spacing must come back within +-1 frame, so 3 spacings
             catch a dropped or inserted sample anywhere in the train. 320 frames (20 ms)
             is longer than a camera's acoustic ring-down, so bursts do not overlap.
-  tones     3 x (256 guard + 1024 window) frames (3 x 80 ms): 500 Hz (low band),
+  tones     3 x (256 guard + 512 window) frames (3 x 48 ms): 500 Hz (low band),
             1031 Hz (reference level, THD and glitches: 1031 divides no block size and its
             harmonics up to the 5th stay under 8 kHz), 3150 Hz (high band: muffled).
-            The 1024-frame Hann window resolves 15.6 Hz; the guard (16 ms) lets the
-            speaker's filters settle after a frequency change.
+            The 512-frame Hann window resolves 31 Hz and keeps the noise in a tone's bin
+            25 dB below the broadband floor (at SNR 20 dB the THD noise floor is ~1.5 %,
+            a third of the 5 % limit); the guard (16 ms) lets the speaker settle.
   tail      latency_max_ms of silence, so the last window is captured at any latency.
 
-At 16 kHz with defaults: 4864 + 1024 + 1280 + 3840 + 768 = 11776 frames = 736 ms.
+At 16 kHz with defaults: 4864 + 512 + 1280 + 2304 + 832 -> 9792 frames (whole blocks) =
+612 ms, and 4928 frames (9.9 KB) are kept for the analysis.
 RX is stored from the end of the warm-up: capture index c is TX frame c + warm-up - latency.
 """
 
@@ -25,14 +27,14 @@ import math
 
 from camdiag import kernels
 
-NOISE_FRAMES = 1024
+NOISE_FRAMES = 512
 BURST_COUNT = 4
 BURST_SPACING = 320
 BURST_FRAMES = 64
 BURST_F0 = 1000
 BURST_F1 = 5000
 TONE_GUARD = 256
-TONE_WINDOW = 1024
+TONE_WINDOW = 512
 TONES = (500, 1031, 3150)
 REF_TONE = 1  # index of the reference tone in TONES
 GLITCH_SUBWINDOWS = 4  # the reference window is also cut in 4 for phase continuity

@@ -5,10 +5,11 @@ import sys
 
 from camdiag import hw, store
 
-# Modules a self-test loads; dropped again afterwards so the app's heap returns to idle
-# (on a board with frozen firmware they cost no RAM at all).
-_MODULES = ("camdiag.analysis", "camdiag.diagnosis", "camdiag.record", "camdiag.capture",
-            "camdiag.plan", "camdiag.kernels", "camdiag.kernels_viper")
+# Modules a self-test loads, dropped again as soon as they are done so the heap peak stays
+# low and returns to idle afterwards (on a board with frozen firmware they cost no RAM).
+_CAPTURE_MODULES = ("camdiag.analysis", "camdiag.capture", "camdiag.plan", "camdiag.kernels",
+                    "camdiag.kernels_viper", "camdiag.kernels_portable")
+_MODULES = _CAPTURE_MODULES + ("camdiag.diagnosis", "camdiag.record")
 
 # The last capture, kept only when asked for (camdiag capture reads it in chunks).
 LAST = {"capture": None, "frames": 0, "rate": 0}
@@ -21,31 +22,34 @@ class HeapProbe:
         self.enabled = enabled
         self.idle = 0
         self.peak = 0
+        self.phases = []
         if enabled:
             gc.collect()
             self.idle = gc.mem_alloc()
 
-    def mark(self):
+    def mark(self, phase):
         if self.enabled:
             gc.collect()
-            self.peak = max(self.peak, gc.mem_alloc() - self.idle)
+            used = gc.mem_alloc() - self.idle
+            self.phases.append((phase, used))
+            self.peak = max(self.peak, used)
 
 
-def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=None):
-    """Run the loopback self-test on the board's I2S and return the full record."""
-    probe = HeapProbe(measure_heap)
-    prof = profile or store.load_profile()
-    if prof is None:
-        raise ValueError("no valid board profile: " + "; ".join(store.PROBLEMS))
-    LAST["capture"] = None
+def _measure(prof, viper, feed, keep_capture, probe):
+    """Capture and analyse. Returns (measurements or None, error or None, plan, kernels).
+
+    Its own function so that every reference to the capture buffers and to the capture and
+    analysis code is gone when it returns, and unloading them really frees the heap.
+    """
     gc.collect()
-    from camdiag.capture import CaptureError, Kernels, LoopbackCapture
+    from camdiag.capture import CaptureError, LoopbackCapture
+    from camdiag.kernels import Kernels
     from camdiag.plan import Plan
 
     plan = Plan(prof)
     kern = Kernels(viper)
     cap = LoopbackCapture(plan, kern)  # the big buffers first, while the heap is whole
-    probe.mark()
+    probe.mark("setup")
     error = None
     tx = rx = None
     try:
@@ -58,37 +62,56 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
         for dev in (tx, rx):
             if dev is not None:
                 dev.deinit()
-    probe.mark()
+    cap.release_blocks()
+    capture_frames = plan.capture_frames
+    samples, stats = cap.cap, cap.stats
+    cap = None
+    LoopbackCapture = CaptureError = None  # noqa: F841 - lets unload() free the module
+    unload(("camdiag.capture",))
+    probe.mark("capture")
     m = None
     if error is None:
         from camdiag.analysis import Analyzer
 
-        m = Analyzer(plan, kern).analyze(cap.cap, cap.stats, plan.capture_frames)
-    probe.mark()
+        m = Analyzer(plan, kern).analyze(samples, stats, capture_frames)
+    probe.mark("analysis")
     if keep_capture and error is None:
-        LAST["capture"] = cap.cap
-        LAST["frames"] = plan.capture_frames
+        LAST["capture"] = samples
+        LAST["frames"] = capture_frames
         LAST["rate"] = plan.rate
-    cap = None
-    gc.collect()
+    return m, error, plan.describe(), kern.name
+
+
+def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=None,
+        keep_modules=False):
+    """Run the loopback self-test on the board's I2S and return the full record."""
+    probe = HeapProbe(measure_heap)
+    prof = profile or store.load_profile()
+    if prof is None:
+        raise ValueError("no valid board profile: " + "; ".join(store.PROBLEMS))
+    LAST["capture"] = None
+    m, error, plan_info, kern_name = _measure(prof, viper, feed, keep_capture, probe)
+    if not keep_modules:
+        unload(_CAPTURE_MODULES)  # the capture and analysis code is done: free it first
     from camdiag import diagnosis, record
 
     checks, faults = diagnosis.diagnose(m, prof["limits"], error)
-    extra = {"plan": plan.describe(), "kernels": kern.name}
+    extra = {"plan": plan_info, "kernels": kern_name}
     if m is not None:
         extra["latency_ms"] = round(m.get("latency_ms", 0.0), 2) if m.get("burst_found") else None
     rec = record.make("selftest", record.device(prof), checks, faults,
                       diagnosis.outcome(checks, faults), extra)
-    probe.mark()
+    probe.mark("record")
     if measure_heap:
         rec["heap_peak_above_idle"] = probe.peak
+        rec["heap_phases"] = probe.phases
     return rec
 
 
-def unload():
+def unload(names=_MODULES):
     import camdiag
 
-    for name in _MODULES:
+    for name in names:
         if name in sys.modules:
             del sys.modules[name]
         short = name.split(".")[1]
@@ -97,9 +120,16 @@ def unload():
     gc.collect()
 
 
-def service_selftest(log=True, keep_capture=False, measure_heap=False, viper=None):
+def service_selftest(log=True, keep_capture=False, measure_heap=False, viper=None,
+                     preload=False):
+    """preload: load all self-test code before measuring the heap (what a board with the
+    firmware frozen into flash sees: code costs no heap), for the data-only peak."""
+    if preload:
+        for name in _MODULES:
+            __import__(name)
     try:
-        rec = run(keep_capture=keep_capture, measure_heap=measure_heap, viper=viper)
+        rec = run(keep_capture=keep_capture, measure_heap=measure_heap, viper=viper,
+                  keep_modules=preload)
         if log:
             from camdiag import record
 

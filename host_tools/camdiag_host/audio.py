@@ -13,7 +13,7 @@ from pathlib import Path
 
 from camdiag import kernels
 from camdiag.analysis import Analyzer
-from camdiag.capture import Kernels, LoopbackCapture
+from camdiag.kernels import Kernels
 from camdiag.plan import Plan
 
 from .errors import CamdiagError
@@ -100,16 +100,15 @@ def analyze_wav(path: str | Path, profile: dict) -> tuple[dict, dict]:
             f"{path}: {usable / rate:.2f} s of audio after the warm-up; the stimulus needs "
             f"at least {needed / rate:.2f} s")
     kern = Kernels(viper=False)
-    cap = LoopbackCapture.__new__(LoopbackCapture)
-    cap.cap = kernels.samples(usable)
+    cap = kernels.samples(usable)
     stats = array("i", [0, 0xFFFFFF, 0, 0, 0])
     kern.deinterleave(rx[8 * skip:], usable, plan.slot if ch == 2 else 0, plan.shift,
-                      cap.cap, 0, stats)
+                      cap, 0, stats)
     if ch == 1:
         plan.data_bits = 16 if width == 2 else plan.data_bits
     elif width == 2:
         plan.data_bits = 16
-    m = Analyzer(plan, kern).analyze(cap.cap, stats, usable, search=(0, usable))
+    m = Analyzer(plan, kern).analyze(cap, stats, usable, search=(0, usable))
     if ch == 1:
         m["slot_ratio"] = 0.0  # a mono file has no second slot to check
         m["other_slot_mean_abs"] = 0.0

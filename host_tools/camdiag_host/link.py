@@ -38,6 +38,33 @@ def _port_error(port: str, reason: str) -> LinkError:
     return LinkError(f"cannot open port {port}: {reason} (available ports: {listed})")
 
 
+class CountingSerial:
+    """Passes everything to the pyserial object and counts the bytes each way."""
+
+    def __init__(self, serial):
+        self._serial = serial
+        self.bytes_in = 0
+        self.bytes_out = 0
+
+    def read(self, size=1):
+        data = self._serial.read(size)
+        self.bytes_in += len(data)
+        return data
+
+    def write(self, data):
+        self.bytes_out += len(data)
+        return self._serial.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._serial, name)
+
+    def __setattr__(self, name, value):
+        if name in ("_serial", "bytes_in", "bytes_out"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._serial, name, value)
+
+
 def _is_serial_path(port: str) -> bool:
     return "://" not in port
 
@@ -51,6 +78,7 @@ class DeviceLink:
         self.board = board
         self.sim: simboard.VirtualBoard | None = None
         self.transport = None
+        self.counter: CountingSerial | None = None
         self.device = port
 
     # -- session ----------------------------------------------------------------------
@@ -78,6 +106,8 @@ class DeviceLink:
         # mpremote reads a pty one blocking byte at a time with no timeout; a short read
         # timeout lets its own inter-byte and overall timeouts work on every port type.
         self.transport.serial.timeout = 1.0
+        self.counter = CountingSerial(self.transport.serial)
+        self.transport.serial = self.counter
         try:
             self._enter_raw_repl()
         except OSError as e:

