@@ -10,7 +10,7 @@ ifdef MICROPYTHON
 export MICROPYTHON
 endif
 
-.PHONY: setup demo test unit build-check hil bench deploy flash lint clean
+.PHONY: setup demo test unit hil bench deploy lint clean
 
 setup: $(STAMP)
 
@@ -39,9 +39,6 @@ bench: setup
 
 deploy: setup
 	$(VENV)/bin/camdiag deploy --port '$(PORT)' $(if $(BOARD),--board $(BOARD))
-
-flash: setup
-	$(VENV)/bin/camdiag flash --port '$(PORT)' --firmware '$(FIRMWARE)' $(if $(BOARD),--board $(BOARD))
 
 lint: setup
 	$(VENV)/bin/ruff check firmware boards host_tools hil_tests tests

@@ -24,3 +24,15 @@ def test_firmware_file_set_for_esp32s3():
     paths = {f.path for f in files}
     assert {"/boot.py", "/main.py", "/board.json", "/lib/camdiag/service.mpy"} <= paths
     assert all(not p.endswith(".py") for p in paths if p.startswith("/lib/"))
+
+
+def test_mip_package_lists_every_module():
+    import json
+
+    pkg = json.loads((ROOT / "firmware" / "package.json").read_text())
+    listed = {dest for dest, _src in pkg["urls"]}
+    wanted = {f"camdiag/{p.name}" for p in (ROOT / "firmware" / "camdiag").glob("*.py")}
+    assert wanted | {"boot.py", "main.py"} == listed
+    from camdiag import VERSION
+
+    assert pkg["version"] == VERSION

@@ -23,6 +23,9 @@ def _setup():
     prof = store.load_profile()
     STATE["profile"] = prof
     if prof is not None:
+        from camdiag import selftest
+
+        selftest.reserve(prof)  # first, while the heap is whole
         STATE["button"] = hw.button(prof)
         STATE["leds"] = hw.leds(prof)
     STATE["started"] = True

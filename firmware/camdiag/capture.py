@@ -13,13 +13,32 @@ class CaptureError(Exception):
     pass
 
 
+class Buffers:
+    """The capture's memory: TX block, RX block (32-bit stereo) and the capture itself.
+
+    A board reserves one set at boot (selftest.reserve) and reuses it: a 10 KB block
+    allocated later, in a heap fragmented by hours of app activity, may not be found.
+    """
+
+    def __init__(self, block, capture_frames):
+        self.tx = kernels.samples(block)
+        self.rx = bytearray(8 * block)
+        self.cap = kernels.samples(capture_frames)
+
+    def fits(self, plan):
+        return len(self.tx) >= 2 * plan.block and len(self.rx) == 8 * plan.block and \
+            len(self.cap) >= 2 * plan.capture_frames
+
+
 class LoopbackCapture:
-    def __init__(self, plan, kern):
+    def __init__(self, plan, kern, buffers=None):
         self.plan = plan
         self.kern = kern
-        self.txbuf = kernels.samples(plan.block)
-        self.rxbuf = bytearray(8 * plan.block)  # 32-bit stereo frames
-        self.cap = kernels.samples(plan.capture_frames)
+        if buffers is None or not buffers.fits(plan):
+            buffers = Buffers(plan.block, plan.capture_frames)
+        self.txbuf = buffers.tx
+        self.rxbuf = buffers.rx  # 32-bit stereo frames
+        self.cap = buffers.cap
         self.stats = array("i", [0, 0xFFFFFF, 0, 0, 0])
         self.phase = array("i", [0])
         self.blocks = 0

@@ -7,12 +7,29 @@ from camdiag import hw, store
 
 # Modules a self-test loads, dropped again as soon as they are done so the heap peak stays
 # low and returns to idle afterwards (on a board with frozen firmware they cost no RAM).
+# kernels_viper stays: each import relocates its native code anew, and MicroPython keeps
+# relocated native code alive for good (a leak per self-test if it were reloaded).
 _CAPTURE_MODULES = ("camdiag.analysis", "camdiag.capture", "camdiag.plan", "camdiag.kernels",
-                    "camdiag.kernels_viper", "camdiag.kernels_portable")
+                    "camdiag.kernels_portable")
 _MODULES = _CAPTURE_MODULES + ("camdiag.diagnosis", "camdiag.record")
 
 # The last capture, kept only when asked for (camdiag capture reads it in chunks).
 LAST = {"capture": None, "frames": 0, "rate": 0}
+
+# The capture buffers, reserved once at boot (see capture.Buffers).
+RESERVED = {"buffers": None}
+
+
+def reserve(profile):
+    """Reserve the self-test's buffers while the heap is still whole (called at boot)."""
+    from camdiag.capture import Buffers
+    from camdiag.plan import Plan
+
+    plan = Plan(profile)
+    RESERVED["buffers"] = Buffers(plan.block, plan.capture_frames)
+    plan = None
+    unload(("camdiag.capture", "camdiag.plan", "camdiag.kernels"))
+    return RESERVED["buffers"]
 
 
 class HeapProbe:
@@ -48,7 +65,7 @@ def _measure(prof, viper, feed, keep_capture, probe):
 
     plan = Plan(prof)
     kern = Kernels(viper)
-    cap = LoopbackCapture(plan, kern)  # the big buffers first, while the heap is whole
+    cap = LoopbackCapture(plan, kern, RESERVED["buffers"])
     probe.mark("setup")
     error = None
     tx = rx = None
