@@ -80,3 +80,42 @@ def test_missing_firmware_is_named(board):
                 assert "run camdiag deploy" in str(e)
         finally:
             link.exec_raw("import os\nos.rename('/lib/camdiag_off', '/lib/camdiag')\n")
+
+
+def _app_ticks(board):
+    with board.link() as link:
+        out, err = link.exec_raw("import camdiag.app as a\nprint(a.STATE['ticks'])")
+    assert not err, err
+    return int(out)
+
+
+def test_board_returns_to_its_application_after_a_session(board):
+    import time
+
+    first = _app_ticks(board)
+    time.sleep(1.0)
+    # the app's 20 ms loop ran between the two sessions: the link resumed it
+    assert _app_ticks(board) >= first + 20
+
+
+def test_mpremote_cp_exec_run(board, tmp_path):
+    src = tmp_path / "hello.txt"
+    src.write_text("camdiag\n")
+    script = tmp_path / "script.py"
+    script.write_text("print(6 * 7)\n")
+    back = tmp_path / "back.txt"
+    steps = [
+        ["fs", "cp", str(src), ":hello.txt"],
+        ["fs", "cp", ":hello.txt", str(back)],
+        ["exec", "import os; print(os.stat('hello.txt')[6])"],
+        ["run", str(script)],
+        ["fs", "rm", ":hello.txt"],
+    ]
+    outs = []
+    for args in steps:
+        res = subprocess.run(MPREMOTE + ["connect", board.port, *args], capture_output=True,
+                             text=True, timeout=60)
+        assert res.returncode == 0, (args, res.stdout, res.stderr)
+        outs.append(res.stdout)
+    assert back.read_text() == "camdiag\n"
+    assert outs[2].strip() == "8" and outs[3].strip() == "42"

@@ -1,0 +1,135 @@
+"""The camdiag command as a user runs it: errors are one line with exit code 2, no traceback;
+the stimulus and the analysis of files."""
+
+import json
+import os
+import subprocess
+import sys
+import wave
+
+import numpy as np
+import pytest
+
+from camdiag.plan import Plan
+from camdiag_host import boards
+
+CAMDIAG = [sys.executable, "-m", "camdiag_host.cli"]
+
+
+def run(args, env=None, timeout=120):
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    return subprocess.run(CAMDIAG + args, capture_output=True, text=True, timeout=timeout,
+                          env=e)
+
+
+def assert_one_line_error(res, *fragments):
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    err = res.stderr.strip()
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
+    assert len(err.splitlines()) == 1 and err.startswith("camdiag: "), err
+    for f in fragments:
+        assert f in err, err
+
+
+def test_missing_port_names_it_and_lists_ports():
+    assert_one_line_error(run(["info", "--port", "/dev/nonexistent"]),
+                          "/dev/nonexistent", "available ports")
+
+
+def test_unknown_sim_option():
+    assert_one_line_error(run(["info", "--port", "sim://?bogus=1"]), "bogus", "fault")
+
+
+def test_invalid_board_profile_names_file_and_key(tmp_path):
+    bad = boards.path("esp32s3-devkit").read_text().replace('"slot": "left"', '"slot": 7')
+    p = tmp_path / "board.json"
+    p.write_text(bad)
+    assert_one_line_error(run(["stimulus", "--board", str(p), "--out", str(tmp_path / "s.wav")]),
+                          str(p), "audio.rx.slot")
+    p.write_text("{broken")
+    assert_one_line_error(run(["stimulus", "--board", str(p), "--out", str(tmp_path / "s.wav")]),
+                          "not valid JSON")
+
+
+def test_unknown_board_lists_known_ones(tmp_path):
+    assert_one_line_error(run(["stimulus", "--board", "nope", "--out", str(tmp_path / "a.wav")]),
+                          "unknown board 'nope'", "esp32s3-devkit")
+
+
+def test_no_micropython_binary_says_how_to_get_one():
+    res = run(["info", "--port", "sim://"], env={"MICROPYTHON": "/nonexistent/micropython"})
+    assert_one_line_error(res, "MICROPYTHON=/nonexistent/micropython")
+
+
+def test_help_shows_examples():
+    res = run(["--help"])
+    assert res.returncode == 0 and "examples:" in res.stdout
+    res = run(["selftest", "--help"])
+    assert res.returncode == 0 and "example:" in res.stdout and "--json" in res.stdout
+
+
+def _wav(path, data, rate=16000, width=2, channels=1):
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        w.writeframes(data)
+
+
+def test_stimulus_is_the_plan_and_analyses_as_a_perfect_loopback(tmp_path):
+    out = tmp_path / "stim.wav"
+    res = run(["stimulus", "--board", "sim", "--out", str(out)])
+    assert res.returncode == 0, res.stderr
+    plan = Plan(boards.load("sim"))
+    with wave.open(str(out)) as w:
+        assert (w.getnframes(), w.getframerate(), w.getsampwidth(), w.getnchannels()) == \
+            (plan.total, 16000, 2, 1)
+    res = run(["analyze", str(out), "--board", "sim", "--json"])
+    rec = json.loads(res.stdout)
+    assert res.returncode == 0 and rec["verdict"] == "healthy", rec
+    assert abs(rec["latency_ms"]) < 0.1  # a perfect loopback: no delay
+
+
+def test_analyze_32_bit_stereo_and_the_mic_on_the_wrong_side(tmp_path):
+    stim = tmp_path / "stim.wav"
+    run(["stimulus", "--board", "sim", "--out", str(stim)])
+    with wave.open(str(stim)) as w:
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int64)
+    rng = np.random.default_rng(1)
+    delayed = np.concatenate([np.zeros(180), x[:-180]]) * 0.5 + rng.normal(0, 30, len(x))
+    words = (np.round(delayed * 65536).astype(np.int64) & 0xFFFFFF00).astype("<u4")
+    stereo = np.zeros(2 * len(x), dtype="<u4")
+    stereo[0::2] = words  # mic in the left slot, right slot silent
+    good = tmp_path / "good32.wav"
+    _wav(good, stereo.tobytes(), width=4, channels=2)
+    rec = json.loads(run(["analyze", str(good), "--board", "sim", "--json"]).stdout)
+    assert rec["verdict"] == "healthy", rec
+    assert abs(rec["latency_ms"] - 180 / 16) < 0.1
+    swapped = np.zeros_like(stereo)
+    swapped[1::2] = words
+    bad = tmp_path / "swapped32.wav"
+    _wav(bad, swapped.tobytes(), width=4, channels=2)
+    res = run(["analyze", str(bad), "--board", "sim", "--json"])
+    assert res.returncode == 1 and json.loads(res.stdout)["verdict"] == "wrong_slot"
+
+
+@pytest.mark.parametrize("kind", ["rate", "width", "short", "garbage", "missing"])
+def test_analyze_refuses_unusable_files(tmp_path, kind):
+    p = tmp_path / f"{kind}.wav"
+    if kind == "rate":
+        _wav(p, bytes(2 * 20000), rate=8000)
+        frag = "8000 Hz"
+    elif kind == "width":
+        _wav(p, bytes(20000), width=1)
+        frag = "8-bit"
+    elif kind == "short":
+        _wav(p, bytes(2 * 1000))
+        frag = "the stimulus needs"
+    elif kind == "garbage":
+        p.write_bytes(b"RIFF\x00\x01garbage" * 10)
+        frag = "not a PCM WAV"
+    else:
+        frag = "no such file"
+    assert_one_line_error(run(["analyze", str(p), "--board", "sim"]), frag)
