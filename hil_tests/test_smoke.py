@@ -80,6 +80,7 @@ def test_missing_firmware_is_named(board):
                 assert "run camdiag deploy" in str(e)
         finally:
             link.exec_raw("import os\nos.rename('/lib/camdiag_off', '/lib/camdiag')\n")
+            reboot_into_app(link)  # leave the board as we found it: a fresh boot
 
 
 def _app_ticks(board):
@@ -95,7 +96,8 @@ def test_board_returns_to_its_application_after_a_session(board):
     first = _app_ticks(board)
     time.sleep(1.0)
     # the app's 20 ms loop ran between the two sessions: the link resumed it
-    assert _app_ticks(board) >= first + 20
+    log = board.sim.log_path.read_bytes()[-800:] if board.sim else b""
+    assert _app_ticks(board) >= first + 20, log
 
 
 def test_mpremote_cp_exec_run(board, tmp_path):

@@ -25,7 +25,11 @@ def _setup():
     if prof is not None:
         from camdiag import selftest
 
-        selftest.reserve(prof)  # first, while the heap is whole
+        try:
+            selftest.reserve(prof)  # first, while the heap is whole
+        except MemoryError:
+            # Run on without it: a self-test then allocates (and says so if it cannot).
+            store.note("self-test buffers could not be reserved at boot (heap too small)")
         STATE["button"] = hw.button(prof)
         STATE["leds"] = hw.leds(prof)
     STATE["started"] = True

@@ -100,8 +100,6 @@ def cmd_deploy(args) -> int:
         result = deploy(link, board, source=args.source, say=say)
         if result["changed"] or result["removed"]:
             reboot_into_app(link)
-            link.transport.close()
-            link.transport = None
             result["rebooted"] = True
         else:
             result["rebooted"] = False

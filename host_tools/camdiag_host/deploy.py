@@ -84,8 +84,10 @@ def deploy(link: DeviceLink, board: str, source: bool = False,
 
 
 def reboot_into_app(link: DeviceLink) -> None:
-    """Soft-reset in the friendly REPL so boot.py and main.py run the new firmware."""
+    """Soft-reset in the friendly REPL so boot.py and main.py run the new firmware, and end
+    the session (the reboot already returns the board to its application)."""
     t = link.transport
     t.exit_raw_repl()
     t.serial.write(b"\x04")
     t.serial.flush()
+    link.close(resume=False)

@@ -162,6 +162,7 @@ class DeviceLink:
         return bytes(got)
 
     def close(self, resume: bool = True) -> None:
+        """End the session; resume=True puts the board back into its application."""
         if self.transport is not None:
             try:
                 self.transport.exit_raw_repl()

@@ -146,6 +146,8 @@ class VirtualBoard:
         self.log_path = Path(log_path) if log_path else self.dir / "board.log"
         self._log = open(self.log_path, "ab")
         self._lock = threading.RLock()
+        self._in_lock = threading.Lock()
+        self._written = 0
         self._child: subprocess.Popen | None = None
         self._stop = threading.Event()
         self._client: socket.socket | None = None
@@ -188,6 +190,7 @@ class VirtualBoard:
             }
         )
         self.ready_path.unlink(missing_ok=True)
+        self._written = 0  # bytes written to this child's stdin
         self._child = subprocess.Popen(
             [self.mp, "-X", "heapsize=%dK" % self.heap_kb, str(BOARDS_DIR / "sim" / "rom.py")],
             stdin=subprocess.PIPE,
@@ -316,32 +319,39 @@ class VirtualBoard:
         child = self._child
         if child is None or child.poll() is not None:
             return
-        try:
-            child.stdin.write(data)
-            child.stdin.flush()
-        except (BrokenPipeError, OSError, ValueError):
-            return
-        if b"\x03" in data:
-            threading.Thread(target=self._interrupt_if_unread, args=(child,),
+        with self._in_lock:
+            ctrl_c = data.rfind(b"\x03")
+            position = self._written + ctrl_c  # offset of the Ctrl-C in the child's input
+            try:
+                child.stdin.write(data)
+                child.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                return
+            self._written += len(data)
+        if ctrl_c >= 0:
+            threading.Thread(target=self._interrupt_if_unread, args=(child, position),
                              daemon=True).start()
 
-    def _interrupt_if_unread(self, child: subprocess.Popen) -> None:
+    def _interrupt_if_unread(self, child: subprocess.Popen, position: int) -> None:
+        """SIGINT only if that very Ctrl-C byte is still unread 1.5 s later."""
         import fcntl
         import termios
 
         time.sleep(1.5)
-        if child is not self._child or child.poll() is not None:
-            return
-        buf = bytearray(4)
-        try:
-            fcntl.ioctl(child.stdin.fileno(), termios.FIONREAD, buf)
-        except OSError:
-            return
-        if int.from_bytes(buf, "little") > 0 and self.ready_path.exists():
+        with self._in_lock:
+            if child is not self._child or child.poll() is not None:
+                return
+            buf = bytearray(4)
             try:
-                os.kill(child.pid, signal.SIGINT)
-            except ProcessLookupError:
-                pass
+                fcntl.ioctl(child.stdin.fileno(), termios.FIONREAD, buf)
+            except OSError:
+                return
+            consumed = self._written - int.from_bytes(buf, "little")
+            if consumed <= position and self.ready_path.exists():
+                try:
+                    os.kill(child.pid, signal.SIGINT)
+                except ProcessLookupError:
+                    pass
 
     def _pump_in(self) -> None:
         while not self._stop.is_set():
