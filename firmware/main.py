@@ -1,4 +1,7 @@
 # camdiag main.py: the application. Ctrl-C (or a host session) returns to the REPL.
-import camdiag.app
+import camdiag.boot
 
-camdiag.app.main()
+if not camdiag.boot.SAFE_MODE:
+    import camdiag.app
+
+    camdiag.app.main()

@@ -36,3 +36,15 @@ def board(hil_options):
             yield Board(vb.port, vb, hil_options["baud"])
     else:
         yield Board(port, None, hil_options["baud"])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test that used a virtual board shows the board's log tail and its path."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        b = item.funcargs.get("board")
+        if b is not None and b.sim is not None and b.sim.log_path.exists():
+            tail = b.sim.log_path.read_bytes()[-2000:].decode(errors="replace")
+            report.sections.append(("virtual board log " + str(b.sim.log_path), tail))

@@ -32,7 +32,8 @@ def test_mip_package_lists_every_module():
     pkg = json.loads((ROOT / "firmware" / "package.json").read_text())
     listed = {dest for dest, _src in pkg["urls"]}
     wanted = {f"camdiag/{p.name}" for p in (ROOT / "firmware" / "camdiag").glob("*.py")}
-    assert wanted | {"boot.py", "main.py"} == listed
+    assert wanted | {"boot.py", "main.py"} == listed, \
+        "regenerate it: python -m camdiag_host.build"
     from camdiag import VERSION
 
     assert pkg["version"] == VERSION

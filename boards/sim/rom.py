@@ -12,7 +12,7 @@
 # which clears the heap and all module state as a real soft reset does.
 # Ctrl-C: at a prompt it is just a byte; while code runs, the sim peripherals see it on
 # stdin and raise KeyboardInterrupt (simctl.check_ctrl_c). Only code that touches no
-# peripheral for 1.5 s gets a SIGINT from the supervisor, as a last resort.
+# peripheral for 10 s gets a SIGINT from the supervisor, as a last resort.
 import sys
 import os
 import gc
@@ -102,6 +102,8 @@ class Repl:
         # Returns normally, or soft-reboots on SystemExit (sys.exit, machine.soft_reset).
         err = None
         try:
+            if isinstance(src, bytearray):
+                src = bytes(src)  # inside the try: a MemoryError here is reported, as on a board
             code = compile(src, "<stdin>", mode)
             exec(code, self.g)
         except SystemExit as e:
@@ -168,12 +170,21 @@ class Repl:
             if c == 3:
                 w("\x04")
                 return
-            data.append(c)
+            if data is not None:
+                try:
+                    data.append(c)
+                except MemoryError:
+                    data = None  # keep reading to the end, then report it
             remain -= 1
             if remain == 0:
                 remain = window
                 w("\x01")
-        self.execute(bytes(data), "exec", True)
+        if data is None:
+            w("\x04")
+            sys.print_exception(MemoryError("raw paste too large for the heap"), _stdout)
+            w("\x04")
+            return
+        self.execute(data, "exec", True)
 
     # -- friendly REPL -----------------------------------------------------------------
     def banner(self):
@@ -293,6 +304,9 @@ class Repl:
                 # Ctrl-C that landed between reads (e.g. while a prompt was printed).
                 if not self.raw:
                     w("\r\n")
+            except MemoryError as e:
+                # The REPL itself ran out of heap (e.g. a raw-REPL line): say so, stay up.
+                sys.print_exception(e, _stdout)
 
 
 def run_file(name):

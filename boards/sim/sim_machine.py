@@ -93,6 +93,7 @@ class Pin:
     def irq(self, handler=None, trigger=3, hard=False):
         self._handler = handler
         self._trigger = trigger
+        simctl.irq_register(self, handler)
         return None
 
 

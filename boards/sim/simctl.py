@@ -24,8 +24,12 @@ class FlashBlockDevice:
         self.nblocks = nblocks
         self.writes = 0
         self.powercut_after = int(OPTS.get("powercut_after", 0))
+        # Allocated once: the sim shares the board's heap, and a 4 KB block allocated per
+        # erase would fragment it (a real flash erase costs the app no heap at all).
+        self.erased = b"\xff" * _BLOCK
 
     def _count(self):
+        CONTROL.poll()  # a power cut may have been armed just now
         self.writes += 1
         if self.powercut_after and self.writes >= self.powercut_after:
             # Power cut: nothing after this write reaches flash. $PPID is this process.
@@ -52,7 +56,7 @@ class FlashBlockDevice:
             return _BLOCK
         if op == 6:  # erase block
             self.f.seek(arg * _BLOCK)
-            self.f.write(b"\xff" * _BLOCK)
+            self.f.write(self.erased)
             self.f.flush()
             self._count()
             return 0
@@ -136,6 +140,37 @@ def pin_written(pin_id, level):
     _OUT[pin_id] = level
 
 
+# Pin IRQs: an ESP32 pin IRQ is soft (run by the scheduler). The sim calls the handler when
+# a scripted level change is noticed: at every peripheral access (see check_ctrl_c), which
+# the app makes every 20 ms.
+IRQS = {}  # pin id -> (pin, handler)
+_IRQ_LEVEL = {}
+_IN_DISPATCH = [False]
+
+
+def irq_register(pin, handler):
+    if handler is None:
+        IRQS.pop(pin.id, None)
+    else:
+        IRQS[pin.id] = (pin, handler)
+        _IRQ_LEVEL[pin.id] = pin_level(pin.id, pin._level)
+
+
+def dispatch_irqs():
+    if _IN_DISPATCH[0] or not IRQS:
+        return
+    _IN_DISPATCH[0] = True
+    try:
+        for pid in IRQS:
+            pin, handler = IRQS[pid]
+            level = pin_level(pid, pin._level)
+            if level != _IRQ_LEVEL.get(pid):
+                _IRQ_LEVEL[pid] = level
+                handler(pin)
+    finally:
+        _IN_DISPATCH[0] = False
+
+
 def _on_pin(msg):
     # {"kind": "pin", "pin": 15, "steps": [[delay_ms, level], ...]} relative to now
     now = time.ticks_ms()
@@ -146,6 +181,22 @@ def _on_pin(msg):
 
 
 CONTROL.on("pin", _on_pin)
+
+
+def _on_powercut(msg):
+    # {"kind": "powercut", "after": N}: the board loses power at its N-th flash write from now
+    FLASH.writes = 0
+    FLASH.powercut_after = int(msg["after"])
+
+
+CONTROL.on("powercut", _on_powercut)
+
+# Held at boot: {"button_held_ms": N} in the options holds the button pin low for N ms.
+if OPTS.get("button_held_ms"):
+    _SCRIPT[int(OPTS.get("button_pin", 15))] = [
+        (time.ticks_add(time.ticks_ms(), -1), 0),
+        (time.ticks_add(time.ticks_ms(), int(OPTS["button_held_ms"])), 1),
+    ]
 
 # -- watchdog ------------------------------------------------------------------------------
 _WDT = {"timeout": 0, "fed": 0}
@@ -175,6 +226,7 @@ INPUT = bytearray()  # bytes read while user code ran, for the REPL
 
 
 def check_ctrl_c():
+    dispatch_irqs()
     while True:
         ready = False
         for _ in _POLL.ipoll(0):

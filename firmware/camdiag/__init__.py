@@ -5,3 +5,18 @@ Logic modules in this package import no hardware; only ``hw`` touches ``machine`
 
 VERSION = "0.1.0"
 RECORD_SCHEMA = 1
+
+
+def unload(names):
+    """Forget modules (e.g. "camdiag.plan") so their code and data can be collected: both the
+    sys.modules entry and the package attribute hold a module alive."""
+    import gc
+    import sys
+
+    pkg = sys.modules[__name__]
+    for name in names:
+        sys.modules.pop(name, None)
+        short = name.rsplit(".", 1)[-1]
+        if short in pkg.__dict__:
+            delattr(pkg, short)
+    gc.collect()

@@ -1,18 +1,37 @@
-"""The device application: asyncio tasks (button, LED, RSSI history) after boot.
+"""The device application: one 20 ms loop for the button and the LEDs (asyncio).
 
-A host session interrupts it with Ctrl-C (the app returns to the REPL quietly) and ends
-by calling ``resume()``, which re-enters the loop with the same state: nothing the app
-keeps in RAM (RSSI history, last verdict) is lost to a host session.
+The button pin's IRQ handler only stores (ticks_ms, level) in an EdgeRing; the loop feeds the
+ButtonMachine, acts on its events and drives the LED pattern. Every button event is also
+printed as a line `#camdiag-event# {json}` that `camdiag button --watch` follows on the
+console without interrupting the app.
+
+A host session interrupts the app with Ctrl-C (it returns to the REPL quietly) and ends by
+calling ``resume()``, which re-enters the loop with the same state: nothing the app keeps in
+RAM (ring, machine, last verdict) is lost to a host session.
 """
 
 import asyncio
+import json
+import sys
+import time
 
+from camdiag import button as btn
+from camdiag import led as ledp
 from camdiag import store
 
-TICK_MS = 20  # the main loop's period: button sampling and LED pattern steps
+TICK_MS = 20  # the loop's period: edges drained, timeouts checked, LED pattern stepped
+EVENT_MARKER = "#camdiag-event# "
 
-STATE = {"running": False, "profile": None, "started": False, "button": None, "leds": None,
-         "led_on": False, "ticks": 0}
+RING = btn.EdgeRing(16)
+STATE = {"running": False, "profile": None, "started": False, "pin": None, "leds": None,
+         "machine": None, "active_low": True, "ticks": 0, "pattern": "setup",
+         "pattern_at": 0, "base": "setup", "bars": 0, "verdict": None, "actions": [],
+         "buffers": None}
+
+
+def _irq(pin):
+    # Runs as a (soft) IRQ: store and return, nothing else.
+    RING.push(time.ticks_ms(), pin.value())
 
 
 def _setup():
@@ -23,36 +42,134 @@ def _setup():
     prof = store.load_profile()
     STATE["profile"] = prof
     if prof is not None:
-        from camdiag import selftest
-
         try:
-            selftest.reserve(prof)  # first, while the heap is whole
+            STATE["buffers"] = _reserve(prof)  # first, while the heap is whole
         except MemoryError:
             # Run on without it: a self-test then allocates (and says so if it cannot).
             store.note("self-test buffers could not be reserved at boot (heap too small)")
-        STATE["button"] = hw.button(prof)
+        pin = hw.button(prof)
+        STATE["pin"] = pin
         STATE["leds"] = hw.leds(prof)
+        STATE["active_low"] = prof["button"]["active_low"]
+        level = pin.value()
+        held = (level == 0) if STATE["active_low"] else (level == 1)
+        STATE["machine"] = btn.ButtonMachine(prof["timings"], time.ticks_ms(), held)
+        pin.irq(handler=_irq, trigger=pin.IRQ_FALLING | pin.IRQ_RISING)
+    cfg = store.load_config()
+    STATE["base"] = "idle" if cfg.get("wifi", {}).get("ssid") else "setup"
+    show(STATE["base"])
     STATE["started"] = True
 
 
-async def _tick_loop():
-    # One loop drives the peripherals: the button's level is sampled every tick (the
-    # state machine consumes its edges) and the LED pattern advances.
+def _reserve(prof):
+    """The self-test's capture buffers, allocated once while the heap is whole: a 10 KB
+    block asked for after hours of app activity may not be found (capture.Buffers)."""
+    import camdiag
+    from camdiag.capture import Buffers
+    from camdiag.plan import Plan
+
+    plan = Plan(prof)
+    bufs = Buffers(plan.block, plan.capture_frames)
+    plan = Plan = Buffers = None  # noqa: F841 - let unload() free the modules
+    camdiag.unload(("camdiag.capture", "camdiag.plan", "camdiag.kernels"))
+    return bufs
+
+
+def show(pattern, bars=0):
+    STATE["pattern"] = pattern
+    STATE["pattern_at"] = time.ticks_ms()
+    STATE["bars"] = bars
+
+
+def _leds(now):
+    leds = STATE["leds"]
+    if not leds:
+        return
+    elapsed = time.ticks_diff(now, STATE["pattern_at"])
+    levels = ledp.level(STATE["pattern"], elapsed, len(leds), STATE["bars"])
+    if levels is None:  # a timed pattern ended: back to the base pattern
+        show(STATE["base"])
+        levels = ledp.level(STATE["base"], 0, len(leds))
+    prof = STATE["profile"]
+    for i, p in enumerate(leds):
+        lit = levels[i]
+        p.value(lit ^ 1 if prof["leds"][i]["active_low"] else lit)
+
+
+def _emit(event, t):
+    sys.stdout.write(EVENT_MARKER)
+    sys.stdout.write(json.dumps({"event": event, "ticks": t}))
+    sys.stdout.write("\n")
+
+
+def _act(event):
+    """What each gesture does on the camera."""
+    STATE["actions"].append(event)
+    if event == btn.CLICK:  # status: last self-test verdict, then (later) Wi-Fi bars
+        v = STATE["verdict"]
+        show("selftest_passed" if v in (None, "healthy") else "selftest_failed")
+    elif event == btn.DOUBLE_CLICK:
+        show("selftest_running")
+        _leds(time.ticks_ms())
+        from camdiag import selftest
+
+        try:
+            rec = selftest.service_selftest(log=True)
+            STATE["verdict"] = rec["verdict"]
+            show("selftest_passed" if rec["outcome"] in ("pass", "warn") else "selftest_failed")
+        except Exception as e:  # a failing self-test must not stop the app
+            store.note("button self-test failed: %s" % e)
+            show("error")
+    elif event == btn.REBOOT_CUE:
+        show("reboot_cue")
+    elif event == btn.RESET_ARMED:
+        show("reset_armed")
+    elif event == btn.STUCK:
+        show("error")
+    elif event == btn.REBOOT:
+        from camdiag import hw
+
+        hw.reboot()
+    elif event == btn.FACTORY_RESET:
+        show("resetting")
+        _leds(time.ticks_ms())
+        store.factory_reset()
+        from camdiag import hw
+
+        hw.reboot()  # boots into setup mode: no Wi-Fi configured
+
+
+def tick(now):
+    """One pass of the loop (also called by tests with a fake clock)."""
+    STATE["ticks"] += 1
+    m = STATE["machine"]
+    if m is not None:
+        m.drain(RING, STATE["active_low"])
+        m.update(now)
+        for event, t in m.take():
+            _emit(event, t)
+            if event not in (btn.PRESS, btn.RELEASE):
+                _act(event)
+        pin = STATE["pin"]
+        if pin is not None and len(RING) == 0:
+            # Safety net: soft IRQs can be dropped (queue full); a level that differs from
+            # the machine's last raw level with no edge waiting means an edge was lost.
+            level = pin.value()
+            pressed = (level == 0) if STATE["active_low"] else (level == 1)
+            if pressed != m.raw:
+                m.edge(now, pressed)
+    _leds(now)
+
+
+async def _loop():
     while True:
-        STATE["ticks"] += 1
-        button = STATE["button"]
-        if button is not None:
-            button.value()
-        leds = STATE["leds"]
-        if leds and STATE["ticks"] % 25 == 0:  # idle heartbeat: 1 Hz blink (setup mode)
-            STATE["led_on"] = not STATE["led_on"]
-            leds[0].value(1 if STATE["led_on"] else 0)
+        tick(time.ticks_ms())
         await asyncio.sleep_ms(TICK_MS)
 
 
 async def _main():
     _setup()
-    await _tick_loop()
+    await _loop()
 
 
 def main():

@@ -16,20 +16,10 @@ _MODULES = _CAPTURE_MODULES + ("camdiag.diagnosis", "camdiag.record")
 # The last capture, kept only when asked for (camdiag capture reads it in chunks).
 LAST = {"capture": None, "frames": 0, "rate": 0}
 
-# The capture buffers, reserved once at boot (see capture.Buffers).
-RESERVED = {"buffers": None}
-
-
-def reserve(profile):
-    """Reserve the self-test's buffers while the heap is still whole (called at boot)."""
-    from camdiag.capture import Buffers
-    from camdiag.plan import Plan
-
-    plan = Plan(profile)
-    RESERVED["buffers"] = Buffers(plan.block, plan.capture_frames)
-    plan = None
-    unload(("camdiag.capture", "camdiag.plan", "camdiag.kernels"))
-    return RESERVED["buffers"]
+def reserved_buffers():
+    """The capture buffers the app reserved at boot (see capture.Buffers), if any."""
+    app = sys.modules.get("camdiag.app")
+    return app.STATE.get("buffers") if app is not None else None
 
 
 class HeapProbe:
@@ -65,7 +55,7 @@ def _measure(prof, viper, feed, keep_capture, probe):
 
     plan = Plan(prof)
     kern = Kernels(viper)
-    cap = LoopbackCapture(plan, kern, RESERVED["buffers"])
+    cap = LoopbackCapture(plan, kern, reserved_buffers())
     probe.mark("setup")
     error = None
     tx = rx = None
@@ -128,13 +118,7 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
 def unload(names=_MODULES):
     import camdiag
 
-    for name in names:
-        if name in sys.modules:
-            del sys.modules[name]
-        short = name.split(".")[1]
-        if short in camdiag.__dict__:
-            delattr(camdiag, short)
-    gc.collect()
+    camdiag.unload(names)
 
 
 def service_selftest(log=True, keep_capture=False, measure_heap=False, viper=None,

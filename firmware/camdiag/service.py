@@ -58,7 +58,39 @@ def ping():
     return {"camdiag": VERSION}
 
 
-_CALLS = {"info": info, "log": log, "ping": ping}
+def set_config(ssid=None, password=None, name=None):
+    """Provision Wi-Fi credentials / the camera's name (atomic replace)."""
+    from camdiag import store
+
+    cfg = store.load_config()
+    wifi = dict(cfg.get("wifi") or {})
+    if ssid is not None:
+        wifi["ssid"] = ssid
+    if password is not None:
+        wifi["password"] = password
+    cfg["wifi"] = wifi
+    if name is not None:
+        cfg["name"] = name
+    store.save_config(cfg)
+    return {"ssid": wifi.get("ssid", ""), "password_set": bool(wifi.get("password"))}
+
+
+def factory_reset():
+    """The button's factory reset, for the bench and tests (the host reboots afterwards)."""
+    from camdiag import store
+
+    store.factory_reset()
+    return {"done": True}
+
+
+def boot_state():
+    from camdiag import boot
+
+    return {"safe_mode": boot.SAFE_MODE, "reset_finished": boot.RESET_FINISHED}
+
+
+_CALLS = {"info": info, "log": log, "ping": ping, "set_config": set_config,
+          "factory_reset": factory_reset, "boot_state": boot_state}
 
 
 def register(name, fn):

@@ -28,14 +28,25 @@ def _exists(path):
 
 
 def load_profile(path=BOARD_PATH):
-    """The board profile, or None (with a problem noted) when missing or invalid."""
+    """The board profile, or None (with a problem noted) when missing or invalid.
+
+    On the board the loader's spec tables (~15 KB of heap) are dropped again right after:
+    the validated dict is all the firmware keeps.
+    """
     from camdiag import profile
+    from camdiag.compat import MICROPYTHON
 
     try:
         return profile.load(path)
     except profile.ProfileError as e:
         note(str(e))
         return None
+    finally:
+        if MICROPYTHON:
+            import camdiag
+
+            profile = None  # noqa: F841
+            camdiag.unload(("camdiag.profile",))
 
 
 def note(problem):
@@ -101,3 +112,83 @@ def flash_usage(path="/"):
     total = st[0] * st[2]
     free = st[0] * st[3]
     return {"total_kb": total // 1024, "used_kb": (total - free) // 1024, "free_kb": free // 1024}
+
+
+# -- factory reset -------------------------------------------------------------------------
+# Power-loss safe on LittleFS (rename is atomic; FAT's is not):
+#   1 marker file          a reset is under way; at boot a marker means "finish it"
+#   2 defaults -> temp     the new config, complete before anything old is touched
+#   3 scrub secrets        overwrite each secret file's bytes, then remove it
+#   4 rename temp -> config
+#   5 fill free space      LittleFS is copy-on-write: a freed block keeps its old bytes
+#                          until reused, so write zeros over every free block once
+#   6 remove the marker
+# Each step can be redone, so a reset cut anywhere finishes at the next boot. The results
+# log (diagnostics) and the hardware identity are kept.
+RESET_MARKER = "/factory_reset.marker"
+SECRET_FILES = (CONFIG_PATH,)
+_FILL_PATH = "/scrub.fill"
+_TMP_CONFIG = "/config.json.new"
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _scrub_file(path):
+    try:
+        size = os.stat(path)[6]
+    except OSError:
+        return
+    zeros = bytes(256)
+    with open(path, "r+b") as f:
+        left = size
+        while left > 0:
+            n = min(left, 256)
+            f.write(zeros[:n])
+            left -= n
+    os.remove(path)
+
+
+def _fill_free_space():
+    zeros = bytes(4096)
+    try:
+        with open(_FILL_PATH, "wb") as f:
+            while True:
+                f.write(zeros)
+    except OSError:
+        pass  # ENOSPC: every free block now holds zeros
+    _remove(_FILL_PATH)
+
+
+def factory_reset():
+    """Erase Wi-Fi credentials and user settings (scrubbed), keep identity and the log."""
+    with open(RESET_MARKER, "w") as f:
+        f.write("1")
+    with open(_TMP_CONFIG, "w") as f:
+        f.write(json.dumps(DEFAULT_CONFIG))
+    for path in SECRET_FILES:
+        _scrub_file(path)
+    os.rename(_TMP_CONFIG, CONFIG_PATH)
+    _fill_free_space()
+    os.remove(RESET_MARKER)
+
+
+def finish_interrupted_reset():
+    """At boot: a marker left by a reset cut short by power loss means: finish it."""
+    if not _exists(RESET_MARKER):
+        _remove(_FILL_PATH)  # a fill file without a marker: a cut at the very end
+        return False
+    _remove(_TMP_CONFIG)
+    factory_reset()
+    return True
+
+
+def save_config(cfg):
+    """Replace the config atomically (temp file + rename)."""
+    with open(_TMP_CONFIG, "w") as f:
+        f.write(json.dumps(cfg))
+    os.rename(_TMP_CONFIG, CONFIG_PATH)

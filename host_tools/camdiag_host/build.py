@@ -6,7 +6,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,5 +79,19 @@ def write_staging(files: list[FlashFile], dest: Path) -> None:
         target.write_bytes(f.data)
 
 
-def python_exe() -> str:
-    return sys.executable
+def write_package_json() -> Path:
+    """firmware/package.json for mip: every module of the package, boot.py and main.py."""
+    import json
+
+    from camdiag import VERSION
+
+    mods = sorted(p.name for p in (FIRMWARE_DIR / "camdiag").glob("*.py"))
+    urls = [[f"camdiag/{m}", f"camdiag/{m}"] for m in mods]
+    urls += [["boot.py", "boot.py"], ["main.py", "main.py"]]
+    out = FIRMWARE_DIR / "package.json"
+    out.write_text(json.dumps({"version": VERSION, "deps": [], "urls": urls}, indent=2) + "\n")
+    return out
+
+
+if __name__ == "__main__":
+    print(write_package_json())

@@ -65,7 +65,7 @@ def deploy(link: DeviceLink, board: str, source: bool = False,
             unchanged.append(f.path)
             continue
         say(f"  [{i}/{total}] write {f.path} ({len(f.data)} bytes)")
-        t.fs_writefile(f.path, f.data, chunk_size=1024)
+        t.fs_writefile(f.path, f.data, chunk_size=256)  # mpremote's default: small heaps
         changed.append(f.path)
     wanted = {f.path.rsplit("/", 1)[1] for f in files if f.path.startswith("/lib/camdiag/")}
     removed = []

@@ -5,7 +5,7 @@ serial cable, and a child process: `micropython -X heapsize=... boards/sim/rom.p
 It relays bytes between them with three pieces of board behaviour no wire has:
 
 - Ctrl-C (0x03) is passed on as a byte: the sim peripherals and the REPL act on it
-  (boards/sim/simctl.py). Only if the board has not read it 1.5 s later does the child
+  (boards/sim/simctl.py). Only if the board has not read it 10 s later does the child
   get a SIGINT: the unix port raises that asynchronously, which is unsafe (it can leave
   an interpreter mutex locked), so it is kept for code that never touches a peripheral.
 - Output is "cooked" as the ESP32 port's stdout is: a lone \\n goes out as \\r\\n.
@@ -45,12 +45,14 @@ SIM_OVERHEAD_KB = 50
 HEAP_KB = FIRMWARE_HEAP_KB + SIM_OVERHEAD_KB
 FLASH_BLOCKS = 512  # 2 MB LittleFS image, 4 KB sectors
 
+CTRL_C_FALLBACK_S = 10.0
 EXIT_SOFT_FRIENDLY = 10
 EXIT_SOFT_RAW = 11
 EXIT_HARD_RESET = 12
 EXIT_WDT = 13
 
-SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "board", "realtime", "uid", "mic_slot")
+SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "board", "realtime", "uid", "mic_slot",
+               "button_held_ms")
 
 
 def micropython_binary() -> str:
@@ -133,8 +135,10 @@ class VirtualBoard:
         options: dict | None = None,
         heap_kb: int = HEAP_KB,
         log_path: str | os.PathLike | None = None,
+        flash_blocks: int = FLASH_BLOCKS,
     ):
         self.board = board
+        self.flash_blocks = flash_blocks
         self.options = dict(options or {})
         self.heap_kb = heap_kb
         self._tmp = tempfile.TemporaryDirectory(prefix="camdiag-sim-")
@@ -160,7 +164,7 @@ class VirtualBoard:
     def start(self) -> "VirtualBoard":
         self.mp = micropython_binary()
         if not self.flash.exists():
-            make_flash_image(self.flash, self.board)
+            make_flash_image(self.flash, self.board, self.flash_blocks)
         self._master, self._slave = pty.openpty()
         tty.setraw(self._slave)  # fully raw: no echo, no \n -> \r\n on either side
         os.set_blocking(self._master, False)
@@ -251,6 +255,14 @@ class VirtualBoard:
         return False
 
     # -- host controls ----------------------------------------------------------------
+    def press(self, ms: int, after_ms: int = 0, pin: int = 15) -> None:
+        """Press the (active-low) button for ms milliseconds, starting after_ms from now."""
+        self.inject("pin", pin=pin, steps=[[0, 1], [after_ms, 0], [after_ms + ms, 1]])
+
+    def power_cut_after(self, writes: int) -> None:
+        """The board loses power at its N-th flash block write from now."""
+        self.inject("powercut", after=writes)
+
     def inject(self, kind: str, **data) -> None:
         """Send a control message to the sim hardware (button script, fault, radio...)."""
         data["kind"] = kind
@@ -333,11 +345,13 @@ class VirtualBoard:
                              daemon=True).start()
 
     def _interrupt_if_unread(self, child: subprocess.Popen, position: int) -> None:
-        """SIGINT only if that very Ctrl-C byte is still unread 1.5 s later."""
+        """SIGINT only if that very Ctrl-C byte is still unread CTRL_C_FALLBACK_S later: the
+        unix port raises it asynchronously, which can deadlock the interpreter, so only code
+        that is really stuck (touches no peripheral, reads no input) gets it."""
         import fcntl
         import termios
 
-        time.sleep(1.5)
+        time.sleep(CTRL_C_FALLBACK_S)
         with self._in_lock:
             if child is not self._child or child.poll() is not None:
                 return
