@@ -80,6 +80,8 @@ class Control:
 
     def __init__(self, path):
         self.f = open(path, "r") if path else None
+        if self.f is not None:
+            self.f.seek(0, 2)  # messages are for the running board, not replayed at boot
         self.handlers = {}
         self.pending = ""
 

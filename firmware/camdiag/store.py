@@ -187,8 +187,17 @@ def finish_interrupted_reset():
     return True
 
 
+# LittleFS keeps a small file inline in its directory's metadata log, where old versions
+# outlive the file and no free-space fill reaches them. A file of at least this size always
+# gets data blocks of its own, which the scrub overwrites: secrets are padded to it.
+SECRET_MIN_BYTES = 1024
+
+
 def save_config(cfg):
-    """Replace the config atomically (temp file + rename)."""
+    """Replace the config atomically (temp file + rename); padded out of inline storage."""
+    text = json.dumps(cfg)
     with open(_TMP_CONFIG, "w") as f:
-        f.write(json.dumps(cfg))
+        f.write(text)
+        if len(text) < SECRET_MIN_BYTES:
+            f.write(" " * (SECRET_MIN_BYTES - len(text)))  # JSON allows trailing space
     os.rename(_TMP_CONFIG, CONFIG_PATH)
