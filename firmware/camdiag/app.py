@@ -116,6 +116,7 @@ def _act(event):
         try:
             rec = selftest.service_selftest(log=True)
             STATE["verdict"] = rec["verdict"]
+            _emit("selftest_" + rec["outcome"] + ":" + rec["verdict"], time.ticks_ms())
             show("selftest_passed" if rec["outcome"] in ("pass", "warn") else "selftest_failed")
         except Exception as e:  # a failing self-test must not stop the app
             store.note("button self-test failed: %s" % e)

@@ -83,6 +83,17 @@ def factory_reset():
     return {"done": True}
 
 
+def button_status():
+    import sys as _sys
+
+    app = _sys.modules.get("camdiag.app")
+    if app is None or app.STATE["machine"] is None:
+        return {"app": False}
+    m = app.STATE["machine"]
+    return {"app": True, "pressed": m.pressed, "irq_overflows": app.RING.overflows,
+            "recent_actions": app.STATE["actions"][-5:], "led_pattern": app.STATE["pattern"]}
+
+
 def boot_state():
     from camdiag import boot
 
@@ -90,7 +101,8 @@ def boot_state():
 
 
 _CALLS = {"info": info, "log": log, "ping": ping, "set_config": set_config,
-          "factory_reset": factory_reset, "boot_state": boot_state}
+          "factory_reset": factory_reset, "boot_state": boot_state,
+          "button_status": button_status}
 
 
 def register(name, fn):

@@ -202,6 +202,83 @@ def cmd_analyze(args) -> int:
     return exit_code(rec)
 
 
+EVENT_MARKER = b"#camdiag-event# "
+
+BUTTON_MEANING = {
+    "click": "status shown on the LED", "double_click": "self-test started",
+    "long_press": "no action (released before the reboot threshold)",
+    "reboot_cue": "keep holding: reboot on release", "reboot": "rebooting",
+    "factory_reset_armed": "fast flash: factory reset on release",
+    "factory_reset": "factory reset, then reboot into setup mode",
+    "stuck": "held too long: cancelled", "press": "", "release": "",
+    "selftest_pass": "self-test passed", "selftest_warn": "self-test passed with warnings",
+    "selftest_fail": "self-test failed: run `camdiag log` for the verdict",
+}
+
+
+def watch_button(port: str, baud: int, seconds: float | None, as_json: bool) -> int:
+    """Follow the app's event lines on the console; the app is not interrupted."""
+    import serial
+
+    try:
+        s = serial.serial_for_url(port, baudrate=baud, timeout=0.2)
+    except (serial.SerialException, OSError, ValueError) as e:
+        from .link import _port_error
+
+        raise _port_error(port, str(e).splitlines()[0] if str(e) else "cannot open") from None
+    if not as_json:
+        print(f"watching button events on {port} (Ctrl-C to stop)", flush=True)
+    end = time.monotonic() + seconds if seconds else None
+    buf = b""
+    count = 0
+    try:
+        while end is None or time.monotonic() < end:
+            try:
+                buf += s.read(256)
+            except (serial.SerialException, OSError) as e:
+                raise CamdiagError(f"lost the link to {port}: {e}") from None
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                i = line.find(EVENT_MARKER)
+                if i < 0:
+                    continue
+                try:
+                    ev = json.loads(line[i + len(EVENT_MARKER):].decode())
+                except ValueError:
+                    continue
+                count += 1
+                ev["host_time"] = time.strftime("%H:%M:%S")
+                if as_json:
+                    print(json.dumps(ev), flush=True)
+                else:
+                    meaning = BUTTON_MEANING.get(ev["event"].split(":")[0], "")
+                    print(f"{ev['host_time']}  {ev['event']:20} {meaning}", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        s.close()
+    return 0
+
+
+def cmd_button(args) -> int:
+    if args.watch:
+        if args.port.startswith("sim://"):
+            raise CamdiagError("--watch needs a board you can press: start one with "
+                               "`camdiag sim` and watch its port")
+        return watch_button(args.port, args.baud, args.seconds, args.json)
+    with _link(args) as link:
+        st = link.call("button_status", timeout=args.timeout)
+    if args.json:
+        print(json.dumps(st, indent=2))
+    elif not st.get("app"):
+        print("the application is not running (safe mode, or no valid board profile)")
+    else:
+        print(f"button {'pressed' if st['pressed'] else 'released'}; LED pattern "
+              f"{st['led_pattern']}; IRQ overflows {st['irq_overflows']}; recent actions: "
+              f"{', '.join(st['recent_actions']) or 'none'}")
+    return 0
+
+
 def cmd_sim(args) -> int:
     from .simboard import HEAP_KB, VirtualBoard
 
@@ -269,6 +346,9 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
                  "camdiag stimulus --board esp32s3-devkit --out stim.wav"),
     "capture": (cmd_capture, "play the stimulus and save the mic recording as WAV",
                 "camdiag capture --port /dev/ttyACM0 --out rec.wav"),
+    "button": (cmd_button, "the reset button: its status, or --watch to follow its events "
+               "live without interrupting the app",
+               "camdiag button --port /dev/ttyACM0 --watch"),
     "analyze": (cmd_analyze, "run the self-test analysis on a WAV recording "
                 "(16/32-bit PCM, mono/stereo)",
                 "camdiag analyze rec.wav --board esp32s3-devkit --json"),
@@ -321,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "selftest":
             p.add_argument("--no-log", action="store_true",
                            help="do not append the result to the board's log")
+        if name == "button":
+            p.add_argument("--watch", action="store_true", help="stream events until Ctrl-C")
+            p.add_argument("--seconds", type=float, help="with --watch: stop after N seconds")
         if name == "capture":
             p.add_argument("--out", "-o", required=True, help="WAV file to write")
     return parser
