@@ -15,8 +15,9 @@ MARKER = "#camdiag# "
 
 
 def emit(obj):
+    text = json.dumps(obj)  # first: if this fails, nothing half is printed
     sys.stdout.write(MARKER)
-    sys.stdout.write(json.dumps(obj))
+    sys.stdout.write(text)
     sys.stdout.write("\n")
 
 

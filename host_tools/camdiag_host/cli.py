@@ -167,7 +167,7 @@ def cmd_capture(args) -> int:
         frames = None
         rate = None
         while frames is None or offset < frames:
-            chunk = link.call("capture_read", {"offset": offset, "count": 1024},
+            chunk = link.call("capture_read", {"offset": offset, "count": 512},
                               timeout=args.timeout)
             frames, rate = chunk["frames"], chunk["rate"]
             part = bytes.fromhex(chunk["data"])

@@ -236,7 +236,7 @@ def parse_result(out: bytes, name: str, port: str = "device") -> Any:
     marker = MARKER.encode()
     line = None
     for raw in out.split(b"\n"):
-        i = raw.find(marker)
+        i = raw.rfind(marker)
         if i >= 0:
             line = raw[i + len(marker):].strip()
     if line is None:

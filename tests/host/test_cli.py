@@ -133,3 +133,19 @@ def test_analyze_refuses_unusable_files(tmp_path, kind):
     else:
         frag = "no such file"
     assert_one_line_error(run(["analyze", str(p), "--board", "sim"]), frag)
+
+
+def test_result_line_parsing():
+    from camdiag_host.errors import DeviceError, LinkError
+    from camdiag_host.link import parse_result
+
+    assert parse_result(b"log line\r\n#camdiag# {\"ok\": true, \"result\": 5}\r\n", "x") == 5
+    # garbage before the marker on the same line, and a repeated marker
+    assert parse_result(b"\x00\xff#camdiag# #camdiag# {\"ok\": true, \"result\": [1]}\n",
+                        "x") == [1]
+    with pytest.raises(DeviceError, match="boom"):
+        parse_result(b"#camdiag# {\"ok\": false, \"error\": \"ValueError: boom\"}\n", "x")
+    with pytest.raises(LinkError, match="no result line"):
+        parse_result(b"Traceback...\n", "x")
+    with pytest.raises(LinkError, match="garbled"):
+        parse_result(b"#camdiag# {\"ok\": tr\n", "x")
