@@ -25,14 +25,8 @@ for name in ("viper", "portable"):
     t_cap = time.ticks_diff(time.ticks_us(), t0) / 1e6
     # a realistic capture for the analysis: the real stimulus, delayed, as the mic hears it
     from camdiag import kernels
-    from array import array
 
-    stim = kernels.samples(plan.total)
-    blk = kernels.samples(plan.block)
-    ph = array("i", [0])
-    for t in range(0, plan.total, plan.block):
-        plan.fill_tx(kern, blk, t, plan.block, ph)
-        stim[2 * t:2 * (t + plan.block)] = blk
+    stim = plan.stimulus(kern)
     d = 200
     buf = kernels.samples(plan.capture_frames)
     for i in range(plan.capture_frames):

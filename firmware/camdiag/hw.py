@@ -12,44 +12,26 @@ BOOT_TICKS = time.ticks_ms()
 RESET_CAUSES = {1: "power_on", 2: "hard_reset", 3: "watchdog", 4: "deepsleep", 5: "soft_reset"}
 
 
-def i2s_tx(profile):
+def _i2s(profile, side, mode, bits, fmt):
     from machine import I2S, Pin
 
     a = profile["audio"]
-    tx = a["tx"]
+    c = a[side]
+    return I2S(c["id"], sck=Pin(c["sck"]), ws=Pin(c["ws"]), sd=Pin(c["sd"]),
+               mode=getattr(I2S, mode), bits=bits, format=getattr(I2S, fmt),
+               rate=a["rate"], ibuf=a["ibuf"])
+
+
+def i2s_tx(profile):
     # MONO: the ESP32 port writes each sample to both slots, so the amp plays it whatever
     # its SD_MODE slot selection (mono TX needs MicroPython >= 1.23).
-    return I2S(
-        tx["id"],
-        sck=Pin(tx["sck"]),
-        ws=Pin(tx["ws"]),
-        sd=Pin(tx["sd"]),
-        mode=I2S.TX,
-        bits=16,
-        format=I2S.MONO,
-        rate=a["rate"],
-        ibuf=a["ibuf"],
-    )
+    return _i2s(profile, "tx", "TX", 16, "MONO")
 
 
 def i2s_rx(profile):
-    from machine import I2S, Pin
-
-    a = profile["audio"]
-    rx = a["rx"]
     # The RX hardware always reads 32-bit stereo frames; keep both slots so the self-test
     # can see which one the mic drives.
-    return I2S(
-        rx["id"],
-        sck=Pin(rx["sck"]),
-        ws=Pin(rx["ws"]),
-        sd=Pin(rx["sd"]),
-        mode=I2S.RX,
-        bits=32,
-        format=I2S.STEREO,
-        rate=a["rate"],
-        ibuf=a["ibuf"],
-    )
+    return _i2s(profile, "rx", "RX", 32, "STEREO")
 
 
 def button(profile):

@@ -104,6 +104,19 @@ class Plan:
             kernels.put16(buf, k, int(self.amplitude_q15 * w * v))
         return buf
 
+    def stimulus(self, kern):
+        """The whole TX signal in one int16 buffer (host tools and benchmarks; the board
+        synthesizes it block by block instead)."""
+        from array import array
+
+        out = kernels.samples(self.total)
+        block = kernels.samples(self.block)
+        phase = array("i", [0])
+        for t in range(0, self.total, self.block):
+            self.fill_tx(kern, block, t, self.block, phase)
+            out[2 * t:2 * (t + self.block)] = block
+        return out
+
     @property
     def audio_ms(self):
         return self.total * 1000 // self.rate

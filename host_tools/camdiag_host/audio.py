@@ -21,15 +21,7 @@ from .errors import CamdiagError
 
 def stimulus(profile: dict) -> bytes:
     """Exactly what the self-test plays: int16 LE mono at the board's rate."""
-    plan = Plan(profile)
-    kern = Kernels(viper=False)
-    out = kernels.samples(plan.total)
-    block = kernels.samples(plan.block)
-    phase = array("i", [0])
-    for t in range(0, plan.total, plan.block):
-        plan.fill_tx(kern, block, t, plan.block, phase)
-        out[2 * t:2 * (t + plan.block)] = block
-    return bytes(out)
+    return bytes(Plan(profile).stimulus(Kernels(viper=False)))
 
 
 def write_wav(path: str | Path, pcm16: bytes, rate: int, channels: int = 1) -> None:

@@ -62,7 +62,7 @@ def test_hw_i2s_pin_wdt_calls_match_the_stubs():
     i2s = _class(machine, "I2S")
     allowed = _params(i2s, "__init__")
     calls = _calls(hw, "I2S")
-    assert len(calls) == 2
+    assert calls, "hw.py builds no machine.I2S"
     for call in calls:
         used = {k.arg for k in call.keywords}
         assert used <= allowed, used - allowed
