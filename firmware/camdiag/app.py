@@ -127,6 +127,15 @@ def _act(event):
         show("reset_armed")
     elif event == btn.STUCK:
         show("error")
+        try:  # a stuck button is worth a line in the diagnostics log
+            from camdiag import hw
+
+            store.append_record({"schema": 1, "kind": "button", "outcome": "warn",
+                                 "verdict": "stuck", "faults": [],
+                                 "uptime_s": hw.uptime_ms() // 1000,
+                                 "summary": "reset button held past stuck_ms: ignored"})
+        except OSError as e:
+            store.note("could not log a stuck button: %s" % e)
     elif event == btn.REBOOT:
         from camdiag import hw
 

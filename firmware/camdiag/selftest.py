@@ -126,8 +126,12 @@ def service_selftest(log=True, keep_capture=False, measure_heap=False, viper=Non
     """preload: load all self-test code before measuring the heap (what a board with the
     firmware frozen into flash sees: code costs no heap), for the data-only peak."""
     if preload:
+        from camdiag.compat import has_viper
+
+        skip = "camdiag.kernels_portable" if has_viper() else "camdiag.kernels_viper"
         for name in _MODULES:
-            __import__(name)
+            if name != skip:
+                __import__(name)
     try:
         rec = run(keep_capture=keep_capture, measure_heap=measure_heap, viper=viper,
                   keep_modules=preload)

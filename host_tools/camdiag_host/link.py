@@ -115,7 +115,7 @@ class DeviceLink:
             raise LinkError(f"lost the link to {self.port}: {e}") from None
         return self
 
-    def _enter_raw_repl(self, attempts: int = 4) -> None:
+    def _enter_raw_repl(self, waits: tuple = (0.3, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)) -> None:
         """Interrupt the application and enter the raw REPL, without a soft reset.
 
         Retried: a board that was just reset (DTR auto-reset, a watchdog) can swallow the
@@ -123,13 +123,23 @@ class DeviceLink:
         """
         t = self.transport
         banner = b"raw REPL; CTRL-B to exit\r\n"  # the ">" prompt is left for exec
+        # On a pty mpremote reads byte by byte with the serial timeout: keep it short here so
+        # each attempt's own deadline holds, and restore it for exec (read(2) must not be cut).
+        t.serial.timeout = 0.05
+        try:
+            self._attempt_raw_repl(t, banner, waits)
+        finally:
+            if self.transport is not None:
+                self.transport.serial.timeout = 1.0
+
+    def _attempt_raw_repl(self, t, banner: bytes, waits: tuple) -> None:
         seen = b""
-        for attempt in range(attempts):
+        for attempt, wait in enumerate(waits):
             t.serial.write(b"\r\x03")
-            time.sleep(0.05 + 0.25 * attempt)
+            time.sleep(0.05 + 0.1 * attempt)
             t.serial.reset_input_buffer()
             t.serial.write(b"\r\x01")
-            data = t.read_until(1, banner, timeout=1.0, timeout_overall=2.0 + attempt)
+            data = t.read_until(1, banner, timeout=1.0, timeout_overall=wait)
             if data.endswith(banner):
                 # Earlier attempts may have left more banners and prompts on the way:
                 # wait for quiet, then ask for one fresh banner so the next byte is ">".
