@@ -101,3 +101,17 @@ def test_button_watch_streams_events_without_stopping_the_app(vb):
     out, _ = proc.communicate(timeout=30)
     names = [json.loads(line)["event"] for line in out.splitlines() if line.strip()]
     assert names == ["press", "release", "click"], out
+
+
+def test_click_shows_verdict_then_wifi_bars(vb):
+    with DeviceLink(vb.port) as link:
+        link.exec_raw("import network\nw = network.WLAN(network.STA_IF)\nw.active(True)\n"
+                      "w.connect('HomeNet', 'secret-pass')")
+    vb.press(120)
+    assert wait_for(lambda: "click" in events(vb))
+    time.sleep(2.5)  # the verdict shows for 2 s, then the bars
+    with DeviceLink(vb.port) as link:
+        st = link.call("button_status")
+        out, _ = link.exec_raw("import camdiag.app as a\nprint(a.STATE['bars'])")
+    assert st["led_pattern"] == "wifi_bars"
+    assert int(out) == 3  # the virtual AP answers at -55 dBm: 3 bars

@@ -26,7 +26,7 @@ RING = btn.EdgeRing(16)
 STATE = {"running": False, "profile": None, "started": False, "pin": None, "leds": None,
          "machine": None, "active_low": True, "ticks": 0, "pattern": "setup",
          "pattern_at": 0, "base": "setup", "bars": 0, "verdict": None, "actions": [],
-         "buffers": None}
+         "buffers": None, "next": None}
 
 
 def _irq(pin):
@@ -87,9 +87,14 @@ def _leds(now):
         return
     elapsed = time.ticks_diff(now, STATE["pattern_at"])
     levels = ledp.level(STATE["pattern"], elapsed, len(leds), STATE["bars"])
-    if levels is None:  # a timed pattern ended: back to the base pattern
-        show(STATE["base"])
-        levels = ledp.level(STATE["base"], 0, len(leds))
+    if levels is None:  # a timed pattern ended: what was queued, else the base pattern
+        nxt = STATE["next"]
+        STATE["next"] = None
+        if nxt:
+            show(nxt[0], nxt[1])
+        else:
+            show(STATE["base"])
+        levels = ledp.level(STATE["pattern"], 0, len(leds), STATE["bars"])
     prof = STATE["profile"]
     for i, p in enumerate(leds):
         lit = levels[i]
@@ -105,9 +110,13 @@ def _emit(event, t):
 def _act(event):
     """What each gesture does on the camera."""
     STATE["actions"].append(event)
-    if event == btn.CLICK:  # status: last self-test verdict, then (later) Wi-Fi bars
+    if event == btn.CLICK:  # status: last self-test verdict, then the Wi-Fi bars
         v = STATE["verdict"]
         show("selftest_passed" if v in (None, "healthy") else "selftest_failed")
+        from camdiag import hw, wifi
+
+        n = wifi.link_bars(hw.wlan())
+        STATE["next"] = ("wifi_bars", n) if n else None
     elif event == btn.DOUBLE_CLICK:
         show("selftest_running")
         _leds(time.ticks_ms())
