@@ -42,8 +42,3 @@ except ImportError:  # CPython: same arithmetic as the ESP32 port (period 2**30)
     def ticks_diff(end, start):
         return ((end - start + _TICKS_HALF) & (_TICKS_PERIOD - 1)) - _TICKS_HALF
 
-
-def log10(x):
-    import math
-
-    return math.log(x) / 2.302585092994046

@@ -19,7 +19,6 @@ from camdiag.compat import const
 
 FS16 = const(32768)
 CLIP_LEVEL = const(32440)  # 0.99 FS: a sample at or above is clipped
-SIN_BITS = const(10)
 SIN_SIZE = const(1024)
 PHASE_BITS = const(26)  # phase accumulators: 10 table bits + 16 fraction bits
 PHASE_MASK = const(0x3FFFFFF)
