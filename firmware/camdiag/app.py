@@ -23,10 +23,16 @@ TICK_MS = 20  # the loop's period: edges drained, timeouts checked, LED pattern 
 EVENT_MARKER = "#camdiag-event# "
 
 RING = btn.EdgeRing(16)
-STATE = {"running": False, "profile": None, "started": False, "pin": None, "leds": None,
+ACTIONS_KEPT = 8  # recent actions kept for `camdiag button` (bounded: the app runs for months)
+
+STATE = {"profile": None, "started": False, "pin": None, "leds": None,
          "machine": None, "active_low": True, "ticks": 0, "pattern": "setup",
          "pattern_at": 0, "base": "setup", "bars": 0, "verdict": None, "actions": [],
          "buffers": None, "next": None}
+
+
+def _pressed(level):
+    return (level == 0) if STATE["active_low"] else (level == 1)
 
 
 def _irq(pin):
@@ -51,9 +57,8 @@ def _setup():
         STATE["pin"] = pin
         STATE["leds"] = hw.leds(prof)
         STATE["active_low"] = prof["button"]["active_low"]
-        level = pin.value()
-        held = (level == 0) if STATE["active_low"] else (level == 1)
-        STATE["machine"] = btn.ButtonMachine(prof["timings"], time.ticks_ms(), held)
+        STATE["machine"] = btn.ButtonMachine(prof["timings"], time.ticks_ms(),
+                                             _pressed(pin.value()))
         pin.irq(handler=_irq, trigger=pin.IRQ_FALLING | pin.IRQ_RISING)
     cfg = store.load_config()
     STATE["base"] = "idle" if cfg.get("wifi", {}).get("ssid") else "setup"
@@ -109,7 +114,10 @@ def _emit(event, t):
 
 def _act(event):
     """What each gesture does on the camera."""
-    STATE["actions"].append(event)
+    acts = STATE["actions"]
+    acts.append(event)
+    if len(acts) > ACTIONS_KEPT:
+        del acts[0]
     if event == btn.CLICK:  # status: last self-test verdict, then the Wi-Fi bars
         v = STATE["verdict"]
         show("selftest_passed" if v in (None, "healthy") else "selftest_failed")
@@ -173,8 +181,7 @@ def tick(now):
         if pin is not None and len(RING) == 0:
             # Safety net: soft IRQs can be dropped (queue full); a level that differs from
             # the machine's last raw level with no edge waiting means an edge was lost.
-            level = pin.value()
-            pressed = (level == 0) if STATE["active_low"] else (level == 1)
+            pressed = _pressed(pin.value())
             if pressed != m.raw:
                 m.edge(now, pressed)
     _leds(now)
@@ -192,14 +199,12 @@ async def _main():
 
 
 def main():
-    STATE["running"] = True
     try:
         asyncio.run(_main())
     except KeyboardInterrupt:
         pass
     finally:
-        STATE["running"] = False
-        asyncio.new_event_loop()
+        asyncio.new_event_loop()  # a clean loop for resume()
 
 
 def resume():

@@ -16,7 +16,7 @@ class CaptureError(Exception):
 class Buffers:
     """The capture's memory: TX block, RX block (32-bit stereo) and the capture itself.
 
-    A board reserves one set at boot (selftest.reserve) and reuses it: a 10 KB block
+    The app reserves one set at boot (app._reserve) and reuses it: a 10 KB block
     allocated later, in a heap fragmented by hours of app activity, may not be found.
     """
 
@@ -41,7 +41,6 @@ class LoopbackCapture:
         self.cap = buffers.cap
         self.stats = array("i", [0, 0xFFFFFF, 0, 0, 0])
         self.phase = array("i", [0])
-        self.blocks = 0
 
     def run(self, tx, rx, feed=None):
         """Play and record the whole plan. feed(): called each block (watchdog)."""
@@ -64,7 +63,6 @@ class LoopbackCapture:
             if feed is not None:
                 feed()
             t += b
-            self.blocks += 1
 
     def release_blocks(self):
         """Drop the TX/RX block buffers once the capture is done (the analysis needs only

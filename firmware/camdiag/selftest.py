@@ -16,6 +16,7 @@ _MODULES = _CAPTURE_MODULES + ("camdiag.diagnosis", "camdiag.record")
 # The last capture, kept only when asked for (camdiag capture reads it in chunks).
 LAST = {"capture": None, "frames": 0, "rate": 0}
 
+
 def reserved_buffers():
     """The capture buffers the app reserved at boot (see capture.Buffers), if any."""
     app = sys.modules.get("camdiag.app")
@@ -43,7 +44,8 @@ class HeapProbe:
 
 
 def _measure(prof, viper, feed, keep_capture, probe):
-    """Capture and analyse. Returns (measurements or None, error or None, plan, kernels).
+    """Capture and analyse. Returns (measurements or None, error text or None,
+    plan description, kernel set name).
 
     Its own function so that every reference to the capture buffers and to the capture and
     analysis code is gone when it returns, and unloading them really frees the heap.

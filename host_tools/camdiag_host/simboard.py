@@ -155,7 +155,6 @@ class VirtualBoard:
         self._child: subprocess.Popen | None = None
         self._stop = threading.Event()
         self._client: socket.socket | None = None
-        self.boots = 0
         self.exits: list[int] = []
         self.port = ""
         self.url = ""
@@ -204,7 +203,6 @@ class VirtualBoard:
             start_new_session=True,
             bufsize=0,
         )
-        self.boots += 1
         self.options.pop("powercut_after", None)  # a power cut happens once
 
     def _uid(self) -> str:
