@@ -271,7 +271,9 @@ def cmd_button(args) -> int:
     if args.json:
         print(json.dumps(st, indent=2))
     elif not st.get("app"):
-        print("the application is not running (safe mode, or no valid board profile)")
+        print("the application is not running: safe mode, no valid board profile, or a tool "
+              "(e.g. mpremote) left the board at its REPL; `mpremote soft-reset` or the reset "
+              "button starts it again")
     else:
         print(f"button {'pressed' if st['pressed'] else 'released'}; LED pattern "
               f"{st['led_pattern']}; IRQ overflows {st['irq_overflows']}; recent actions: "
