@@ -17,7 +17,7 @@ import time
 
 from camdiag import button as btn
 from camdiag import led as ledp
-from camdiag import store
+from camdiag import store, wifi
 
 TICK_MS = 20  # the loop's period: edges drained, timeouts checked, LED pattern stepped
 EVENT_MARKER = "#camdiag-event# "
@@ -28,7 +28,12 @@ ACTIONS_KEPT = 8  # recent actions kept for `camdiag button` (bounded: the app r
 STATE = {"profile": None, "started": False, "pin": None, "leds": None,
          "machine": None, "active_low": True, "ticks": 0, "pattern": "setup",
          "pattern_at": 0, "base": "setup", "bars": 0, "verdict": None, "actions": [],
-         "buffers": None, "next": None}
+         "buffers": None, "next": None, "busy": False,
+         # Wi-Fi task: link polled every WIFI_POLL_MS; the history keeps the weakest
+         # reading of each history period (0 = down at some poll)
+         "wlan": None, "link": None, "history": None, "bars_tracker": None,
+         "wifi_at": 0, "hist_at": 0, "hist_min": None, "hist_down": False}
+WIFI_POLL_MS = 1000
 
 
 def _pressed(level):
@@ -61,9 +66,61 @@ def _setup():
                                              _pressed(pin.value()))
         pin.irq(handler=_irq, trigger=pin.IRQ_FALLING | pin.IRQ_RISING)
     cfg = store.load_config()
-    STATE["base"] = "idle" if cfg.get("wifi", {}).get("ssid") else "setup"
+    wcfg = cfg.get("wifi") or {}
+    STATE["base"] = "idle" if wcfg.get("ssid") else "setup"
+    if prof is not None:
+        _wifi_setup(prof, wcfg)
     show(STATE["base"])
     STATE["started"] = True
+
+
+def _wifi_setup(prof, wcfg):
+    """Connect when configured (the ESP32 reconnects by itself), and set up the bookkeeping:
+    history ring preallocated here, at boot, like the self-test buffers."""
+    from camdiag import hw
+
+    now = time.ticks_ms()
+    STATE["history"] = wifi.History(prof["wifi"]["history_len"])
+    STATE["link"] = wifi.LinkTracker(now)
+    STATE["bars_tracker"] = wifi.BarTracker()
+    STATE["wifi_at"] = STATE["hist_at"] = now
+    if not wcfg.get("ssid"):
+        return
+    w = hw.wlan()
+    STATE["wlan"] = w
+    try:
+        w.active(True)
+        w.config(pm=w.PM_NONE)  # power saving adds latency to real-time audio
+        if not w.isconnected():
+            w.connect(wcfg["ssid"], wcfg.get("password", ""))
+    except OSError as e:
+        store.note("Wi-Fi could not start: %s" % e)
+
+
+def _wifi(now):
+    """The Wi-Fi task: poll the link, keep the bars tracker and the history ring."""
+    if time.ticks_diff(now, STATE["wifi_at"]) < WIFI_POLL_MS:
+        return
+    STATE["wifi_at"] = now
+    w = STATE["wlan"]
+    st, dbm = wifi.read(w) if w is not None else (wifi.STAT_IDLE, None)
+    STATE["link"].update(now, st, time.ticks_diff)
+    STATE["bars_tracker"].update(dbm)
+    if dbm is None:
+        STATE["hist_down"] = True
+    elif STATE["hist_min"] is None or dbm < STATE["hist_min"]:
+        STATE["hist_min"] = dbm
+    hist = STATE["history"]
+    period_ms = STATE["profile"]["wifi"]["history_period_s"] * 1000
+    late = time.ticks_diff(now, STATE["hist_at"])
+    if late >= period_ms:
+        # keep the period's phase; after a long pause (a host session) start afresh
+        STATE["hist_at"] = now if late >= 2 * period_ms else time.ticks_add(
+            STATE["hist_at"], period_ms)
+        hist.push(None if STATE["hist_down"] else STATE["hist_min"])
+        hist.last_ms = now
+        STATE["hist_min"] = None
+        STATE["hist_down"] = False
 
 
 def _reserve(prof):
@@ -121,10 +178,10 @@ def _act(event):
     if event == btn.CLICK:  # status: last self-test verdict, then the Wi-Fi bars
         v = STATE["verdict"]
         show("selftest_passed" if v in (None, "healthy") else "selftest_failed")
-        from camdiag import hw, wifi
-
-        n = wifi.link_bars(hw.wlan())
+        n = STATE["bars_tracker"].value if STATE["bars_tracker"] else 0
         STATE["next"] = ("wifi_bars", n) if n else None
+    elif event == btn.DOUBLE_CLICK and STATE["busy"]:
+        _emit("busy", time.ticks_ms())  # a host call is running (scan...): no self-test now
     elif event == btn.DOUBLE_CLICK:
         show("selftest_running")
         _leds(time.ticks_ms())
@@ -184,7 +241,26 @@ def tick(now):
             pressed = _pressed(pin.value())
             if pressed != m.raw:
                 m.edge(now, pressed)
+    if STATE["link"] is not None:
+        _wifi(now)
     _leds(now)
+
+
+def spin(ms):
+    """Run the loop for ms from inside a host call (a scan, an RSSI window, a talk-path
+    check), so the button and LEDs keep working; heavy gestures wait (STATE busy)."""
+    end = time.ticks_add(time.ticks_ms(), ms)
+    STATE["busy"] = True
+    try:
+        while True:
+            now = time.ticks_ms()
+            left = time.ticks_diff(end, now)
+            if left <= 0:
+                return
+            tick(now)
+            time.sleep_ms(min(left, TICK_MS))
+    finally:
+        STATE["busy"] = False
 
 
 async def _loop():

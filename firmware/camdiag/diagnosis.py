@@ -207,15 +207,3 @@ def diagnose(m, limits, error=None):
         fail("noisy")
     faults.sort(key=FAULT_ORDER.index)
     return checks, faults
-
-
-def outcome(checks, faults):
-    # A hardware fault (even one that stopped the test, like i2s_fault) fails the test;
-    # "error" is left for a test that could not judge the hardware at all.
-    if faults:
-        return "fail"
-    if any(c["outcome"] == "error" for c in checks):
-        return "error"
-    if any(c["outcome"] == "warn" for c in checks):
-        return "warn"
-    return "pass"

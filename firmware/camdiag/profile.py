@@ -93,10 +93,19 @@ _WIFI = {
     "rssi_window_s": ("int", 5, [1, 3600]),
     "rssi_warn_dbm": ("int", -67, [-100, 0]),  # Cisco voice cell edge
     "rssi_fail_dbm": ("int", -75, [-100, 0]),  # 802.11g 54 Mbit/s
-    "history_period_s": ("int", 10, [1, 3600]),
-    "history_len": ("int", 2048, [16, 8192]),
-    "upload_min_mbps": ("num", 2.0, [0.0, 1000.0]),
-    "rtt_max_ms": ("num", 100.0, [1.0, 10000.0]),
+    "rssi_stdev_max_db": ("num", 4.0, [0.5, 30.0]),  # our choice: beyond, the link swings
+    # History: one byte per period (the weakest reading of the period, polled every 1 s):
+    # 2880 x 30 s = 24 h in 2.8 KB.
+    "history_period_s": ("int", 30, [1, 3600]),
+    "history_len": ("int", 2880, [16, 8192]),
+    "congestion_max": ("num", 3.0, [0.1, 100.0]),  # weighted neighbours on our channel
+    "upload_min_mbps": ("num", 2.0, [0.0, 1000.0]),  # Blink: >= 2 Mbit/s up per camera
+    "rtt_max_ms": ("num", 100.0, [1.0, 10000.0]),  # Blink: ping < 100 ms
+    "jitter_max_ms": ("num", 30.0, [1.0, 1000.0]),  # our choice (VoIP rule of thumb)
+    "loss_max_pct": ("num", 1.0, [0.0, 100.0]),  # Cisco voice: loss <= 1 %
+    "upload_bytes": ("int", 262144, [8192, 8388608]),  # 256 KB: 1 s at 2 Mbit/s
+    "echo_packets": ("int", 50, [5, 1000]),  # 1 s of 20 ms voice packets
+    "echo_bytes": ("int", 172, [16, 1400]),  # 160 B G.711 + 12 B RTP header
 }
 
 _SPEC = {

@@ -30,10 +30,32 @@ def now_iso():
     return "%04d-%02d-%02dT%02d:%02d:%02d" % t[:6]
 
 
-def make(kind, dev, checks, faults, outcome, extra=None):
+def outcome(checks, faults):
+    # A hardware fault (even one that stopped the test, like i2s_fault) fails the test;
+    # "error" is left for a test that could not judge the hardware at all.
+    if faults:
+        return "fail"
+    if any(c["outcome"] == "error" for c in checks):
+        return "error"
+    if any(c["outcome"] == "warn" for c in checks):
+        return "warn"
+    return "pass"
+
+
+def _texts(primary, checks):
+    """(diagnosis, advice) of the primary fault: from the check that found it (its advice
+    may be specific, e.g. to a disconnect reason), else the self-test's tables."""
+    for c in checks:
+        if c.get("fault") == primary and "advice" in c:
+            return c["diagnosis"], c["advice"]
     from camdiag.diagnosis import ADVICE, DIAGNOSIS
 
+    return DIAGNOSIS[primary], ADVICE[primary]
+
+
+def make(kind, dev, checks, faults, outcome, extra=None):
     primary = faults[0] if faults else None
+    diag, advice = _texts(primary, checks) if primary else ("no fault found", "")
     rec = {
         "schema": RECORD_SCHEMA,
         "kind": kind,
@@ -43,8 +65,8 @@ def make(kind, dev, checks, faults, outcome, extra=None):
         "outcome": outcome,
         "verdict": primary or ("healthy" if outcome in ("pass", "warn") else outcome),
         "faults": faults,
-        "diagnosis": DIAGNOSIS[primary] if primary else "no fault found",
-        "advice": ADVICE[primary] if primary else "",
+        "diagnosis": diag,
+        "advice": advice,
         "checks": checks,
     }
     if extra:

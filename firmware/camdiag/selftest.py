@@ -109,7 +109,7 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
     if m is not None:
         extra["latency_ms"] = round(m.get("latency_ms", 0.0), 2) if m.get("burst_found") else None
     rec = record.make("selftest", record.device(prof), checks, faults,
-                      diagnosis.outcome(checks, faults), extra)
+                      record.outcome(checks, faults), extra)
     probe.mark("record")
     if measure_heap:
         rec["heap_peak_above_idle"] = probe.peak

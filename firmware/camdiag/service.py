@@ -112,24 +112,33 @@ def register(name, fn):
 
 def call(name, args=None):
     fn = _CALLS.get(name)
-    if fn is None:
-        _load_extra(name)
-        fn = _CALLS.get(name)
+    transient = _TRANSIENT.get(name)
     try:
+        if fn is None and transient:
+            mod = __import__("camdiag." + transient, None, None, ["x"])
+            fn = getattr(mod, "service_" + name)
+            mod = None
+        elif fn is None and name in _EXTRA:
+            __import__("camdiag." + _EXTRA[name])
+            fn = _CALLS.get(name)
         if fn is None:
             raise ValueError("unknown device call '%s'" % name)
         result = fn(**(args or {}))
+        fn = None
         emit({"ok": True, "call": name, "result": result})
     except Exception as e:  # every failure goes back as one result line
         emit({"ok": False, "call": name, "error": "%s: %s" % (type(e).__name__, e)})
+    fn = None
+    if transient:
+        import camdiag
+
+        camdiag.unload(("camdiag." + transient,))
     gc.collect()
 
 
-def _load_extra(name):
-    # Larger features register their calls when first needed, to keep boot light.
-    mod = _EXTRA.get(name)
-    if mod:
-        __import__("camdiag." + mod)
-
-
+# Larger features load when first needed, to keep boot light. _EXTRA modules register their
+# calls and stay (the self-test keeps its last capture); _TRANSIENT modules provide
+# service_<name> and are dropped again after each call.
 _EXTRA = {"selftest": "selftest", "capture_read": "selftest"}
+_TRANSIENT = {"rssi": "wifi_check", "scan": "wifi_scan", "rssi_read": "wifi_check",
+              "rssi_history": "wifi_check", "netcheck": "netcheck"}

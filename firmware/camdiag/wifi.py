@@ -1,10 +1,22 @@
-"""Wi-Fi signal figures (pure logic).
+"""Wi-Fi signal figures the app keeps resident (pure logic, no hardware imports).
 
 Percent as ESPHome/Tasmota/Windows: clamp(2 * (dBm + 100), 0, 100). Bars as ESPHome:
-4 >= -50 dBm, 3 >= -65, 2 >= -85, else 1 while connected, 0 when not.
+4 >= -50 dBm, 3 >= -65, 2 >= -85, else 1 while connected, 0 when not; the BarTracker adds
+HYST_DB of hysteresis so a reading wobbling around a threshold does not flap the bars.
+The heavier parts (reason table, window statistics, scan summary, records) live in
+wifi_check, loaded only when the host asks.
 """
 
+from camdiag.compat import const
+
 _BARS = ((-50, 4), (-65, 3), (-85, 2))
+HYST_DB = const(3)  # a bar is lost only when the reading falls 3 dB below its threshold
+
+STAT_IDLE = const(1000)
+STAT_CONNECTING = const(1001)
+STAT_GOT_IP = const(1010)
+
+NO_SAMPLE = const(0)  # history byte for "not connected" (dBm is stored as dBm + 128)
 
 
 def percent(dbm):
@@ -19,11 +31,111 @@ def bars(dbm):
     return 1
 
 
-def link_bars(wlan):
-    """Bars for the board's WLAN: 0 when not connected (never a leaked OSError)."""
-    try:
-        if not wlan.isconnected():
+class BarTracker:
+    """Bars with hysteresis: up to level n as soon as dbm >= its threshold, down only when
+    dbm < threshold - HYST_DB. So readings that stay within HYST_DB of each other change
+    the bars at most once, whatever the thresholds."""
+
+    def __init__(self, hyst=HYST_DB):
+        self.hyst = hyst
+        self.value = 0  # 0 = not connected
+
+    def update(self, dbm):
+        if dbm is None:
+            self.value = 0
             return 0
-        return bars(wlan.status("rssi"))
+        cur = self.value
+        new = bars(dbm)
+        if cur and new < cur:
+            # going down: only when the reading is below the lower threshold by hyst
+            held = bars(dbm + self.hyst)
+            new = min(cur, held)
+        self.value = new
+        return new
+
+
+def read(wlan):
+    """(status code, dBm or None): never a leaked OSError (not connected, radio off)."""
+    try:
+        st = wlan.status()
+        if st != STAT_GOT_IP:
+            return st, None
+        return st, wlan.status("rssi")
     except OSError:
-        return 0
+        return -1, None
+
+
+def link_bars(wlan, tracker=None):
+    """Bars for the board's WLAN: 0 when not connected."""
+    _, dbm = read(wlan)
+    if tracker is not None:
+        return tracker.update(dbm)
+    return 0 if dbm is None else bars(dbm)
+
+
+class History:
+    """RSSI history in one preallocated bytearray: a byte per period (dBm + 128; 0 = not
+    connected). 2880 x 30 s = 24 h in 2.8 KB. push() allocates nothing."""
+
+    def __init__(self, length):
+        self.buf = bytearray(length)
+        self.n = 0  # samples ever pushed
+        self.last_ms = None  # ticks of the newest sample (set by the app)
+
+    def push(self, dbm):
+        v = NO_SAMPLE if dbm is None else max(1, min(255, dbm + 128))
+        self.buf[self.n % len(self.buf)] = v
+        self.n += 1
+
+    def __len__(self):
+        return min(self.n, len(self.buf))
+
+    def values(self, last=0):
+        """Oldest first; None where the link was down."""
+        size = len(self.buf)
+        count = len(self)
+        if last and last < count:
+            count = last
+        out = []
+        for i in range(self.n - count, self.n):
+            v = self.buf[i % size]
+            out.append(None if v == NO_SAMPLE else v - 128)
+        return out
+
+
+class LinkTracker:
+    """Connection bookkeeping from periodic status polls (Tasmota's LinkCount/Downtime):
+    reconnects, time connected, downtime, the last disconnect reason."""
+
+    def __init__(self, now_ms):
+        self.up = False
+        self.since = now_ms  # ticks of the last change
+        self.connects = 0
+        self.last_reason = None  # an ESP-IDF reason / status code
+        self.down_ms = 0  # total time down after the first connect
+        self.up_ms = 0
+
+    def update(self, now_ms, status, ticks_diff):
+        up = status == STAT_GOT_IP
+        span = ticks_diff(now_ms, self.since)
+        if up != self.up:
+            if self.connects:
+                if up:
+                    self.down_ms += span
+                else:
+                    self.up_ms += span
+            if up:
+                self.connects += 1
+            self.up = up
+            self.since = now_ms
+        if not up and status not in (STAT_IDLE, STAT_CONNECTING, STAT_GOT_IP, -1):
+            self.last_reason = status
+
+    def state(self, now_ms, ticks_diff):
+        span = ticks_diff(now_ms, self.since)
+        up_ms = self.up_ms + (span if self.up else 0)
+        down_ms = self.down_ms + (span if not self.up and self.connects else 0)
+        return {"connected": self.up, "reconnects": max(0, self.connects - 1),
+                "connected_s": span // 1000 if self.up else 0,
+                "uptime_connected_s": up_ms // 1000, "downtime_s": down_ms // 1000,
+                "last_reason": self.last_reason}

@@ -192,7 +192,7 @@ def cmd_analyze(args) -> int:
     m, plan = analyze_wav(args.wav, prof)
     checks, faults = diagnosis.diagnose(m, prof["limits"])
     dev = {"board": prof["name"], "file": str(args.wav)}
-    rec = record.make("selftest", dev, checks, faults, diagnosis.outcome(checks, faults),
+    rec = record.make("selftest", dev, checks, faults, record.outcome(checks, faults),
                       {"plan": plan, "kernels": "portable (host)",
                        "latency_ms": round(m["latency_ms"], 2) if m.get("burst_found") else None})
     if args.json:

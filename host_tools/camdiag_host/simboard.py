@@ -41,7 +41,7 @@ from .errors import CamdiagError
 # ESP32-S3 without PSRAM: about 110 KB of free MicroPython heap once grown (REFERENCE.md).
 # The virtual board adds what its own ROM, REPL and sim models use (measured: see README).
 FIRMWARE_HEAP_KB = 110
-SIM_OVERHEAD_KB = 50
+SIM_OVERHEAD_KB = 58  # boards/sim: ROM, REPL, sim models (tests/host/test_sim_budget.py)
 HEAP_KB = FIRMWARE_HEAP_KB + SIM_OVERHEAD_KB
 FLASH_BLOCKS = 512  # 2 MB LittleFS image, 4 KB sectors
 
@@ -51,8 +51,24 @@ EXIT_SOFT_RAW = 11
 EXIT_HARD_RESET = 12
 EXIT_WDT = 13
 
-SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "board", "realtime", "uid", "mic_slot",
+SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "scan", "board", "realtime", "uid", "mic_slot",
                "button_held_ms")
+# boards/sim/sim_network.py: radio scenarios (or a steady level in dBm) and scan tables
+RADIO_SCENARIOS = ("steady_good", "fair", "weak", "walk_away", "obstacle", "interference",
+                   "flapping", "no_ap", "wrong_password")
+SCAN_TABLES = ("clean", "crowded")
+
+
+def check_radio(rssi: str | None = None, scan: str | None = None) -> None:
+    if rssi is not None and rssi not in RADIO_SCENARIOS:
+        try:
+            if not -100 <= int(rssi) <= -20:
+                raise ValueError
+        except ValueError:
+            raise CamdiagError(f"unknown radio scenario rssi={rssi}: use a level in dBm "
+                               f"(-100..-20) or one of {', '.join(RADIO_SCENARIOS)}") from None
+    if scan is not None and scan not in SCAN_TABLES:
+        raise CamdiagError(f"unknown scan table scan={scan}: use {', '.join(SCAN_TABLES)}")
 
 
 def micropython_binary() -> str:
@@ -85,6 +101,7 @@ def parse_sim_url(url: str) -> dict:
                 f"unknown virtual board option '{key}' in {url}: use {', '.join(SIM_OPTIONS)}"
             )
         opts[key] = ",".join(values)
+    check_radio(opts.get("rssi"), opts.get("scan"))
     return opts
 
 
@@ -183,6 +200,9 @@ class VirtualBoard:
         opts = dict(self.options)
         opts.update({"mode": mode, "reset_cause": reset_cause})
         opts.setdefault("uid", self._uid())
+        # scenario time runs on from the board's start, across resets
+        self.options.setdefault("radio_t0", time.time())
+        opts.setdefault("radio_t0", self.options["radio_t0"])
         env = dict(os.environ)
         env.update(
             {
@@ -260,6 +280,17 @@ class VirtualBoard:
     def power_cut_after(self, writes: int) -> None:
         """The board loses power at its N-th flash block write from now."""
         self.inject("powercut", after=writes)
+
+    def set_radio(self, rssi: str | None = None, scan: str | None = None) -> None:
+        """Change the radio scenario / scan table now; it also holds after a reset."""
+        check_radio(rssi, scan)
+        t0 = time.time()
+        for key, value in (("rssi", rssi), ("scan", scan)):
+            if value is not None:
+                self.options[key] = value
+        if rssi is not None:
+            self.options["radio_t0"] = t0
+        self.inject("radio", rssi=rssi, scan=scan, t0=t0 if rssi is not None else None)
 
     def inject(self, kind: str, **data) -> None:
         """Send a control message to the sim hardware (button script, fault, radio...)."""

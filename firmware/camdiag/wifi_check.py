@@ -1,0 +1,352 @@
+"""Wi-Fi checks: RSSI window statistics, disconnect reasons, records (scan: wifi_scan).
+
+Loaded when the host asks (rssi, scan, a self-test on a board with Wi-Fi configured) and
+dropped again afterwards. The WLAN object is passed in, so all of it runs on CPython with a
+fake. Long waits go through ``wait_ms``, which keeps the app's button and LED loop running
+when the app is loaded (a scan or a 5 s window must not freeze them).
+"""
+
+import time
+
+from camdiag import wifi
+
+# ESP-IDF wifi_err_reason_t (and MicroPython's 1000/1001/1010 status codes), as one string:
+# a dict of 45 small strings costs several KB of a board's heap, this costs its length.
+# An unknown code is reported as "reason N".
+_REASONS = ("|1000 idle, not connecting|1001 connecting|1010 connected"
+            "|1 unspecified|2 authentication expired|3 deauthenticated (AP left)"
+            "|4 association expired (AP lost us)|5 AP has too many stations"
+            "|6 not authenticated|7 not associated|8 disassociated (station left)"
+            "|9 associated but not authenticated|10 power capability unacceptable"
+            "|11 supported channels unacceptable|12 BSS transition disassociation"
+            "|13 invalid information element|14 MIC failure|15 4-way handshake timeout"
+            "|16 group key update timeout|17 4-way handshake IE differs"
+            "|18 invalid group cipher|19 invalid pairwise cipher|20 invalid AKMP"
+            "|21 unsupported RSN IE version|22 invalid RSN IE capabilities"
+            "|23 802.1X authentication failed|24 cipher suite rejected"
+            "|200 beacon timeout (AP out of range)|201 no AP found"
+            "|202 wrong password (authentication failed)|203 association failed"
+            "|204 handshake timeout|205 connection failed|206 AP TSF reset|207 roaming"
+            "|208 association comeback time too long|209 SA query timeout"
+            "|210 no AP with compatible security|211 no AP within the authmode threshold"
+            "|212 no AP within the RSSI threshold|")
+
+# Which fix fits a reason: the password was refused, the AP is not there, or the link is
+# weak/lost. Everything else gets the cheapest generic step.
+_PASSWORD = (2, 6, 14, 15, 16, 17, 23, 202, 204)
+_NOT_FOUND = (201, 210, 211, 212)
+_LOST = (3, 4, 7, 200, 203, 205, 206, 209)
+
+ADVICE = {
+    "wifi_not_configured": "No Wi-Fi is set up: add the camera to your network in the app "
+                           "(the camera is in setup mode).",
+    "wifi_password": "The router refused the password: re-enter the Wi-Fi password by "
+                     "re-adding the camera in the app.",
+    "wifi_no_ap": "The camera cannot see your network: check the router is on and "
+                  "broadcasting on 2.4 GHz (the camera cannot use 5 GHz), then move the "
+                  "camera closer.",
+    "wifi_lost": "The link to the router keeps dropping: move the router or camera closer "
+                 "and clear concrete, metal and large appliances from the path.",
+    "wifi_down": "Restart the router and unplug the camera for 15 s; if it still cannot "
+                 "connect, re-add the camera in the app.",
+    "wifi_weak": "The signal is too weak for two-way talk: move the router or camera "
+                 "closer, clear concrete, metal and large appliances from the path, or "
+                 "add a Wi-Fi extender.",
+    "wifi_unstable": "The signal swings or drops: keep microwaves, baby monitors and "
+                     "cordless phones away from the camera and router, and give the router "
+                     "a fixed channel (1, 6 or 11).",
+    "wifi_power_save": "Wi-Fi power saving is on, which delays audio: update the camera "
+                       "firmware (it should turn power saving off).",
+    "wifi_congested": "Many networks share your channel: change the router's 2.4 GHz "
+                      "channel to %s.",
+}
+
+DIAGNOSIS = {
+    "wifi_down": "the camera is not connected to Wi-Fi",
+    "wifi_weak": "the Wi-Fi signal is too weak for two-way talk",
+    "wifi_unstable": "the Wi-Fi signal is unstable",
+    "wifi_congested": "the Wi-Fi channel is crowded",
+}
+
+FAULT_ORDER = ("wifi_down", "wifi_weak", "wifi_unstable", "wifi_congested")
+
+
+def reason_text(code):
+    """"no AP found (201)"; an unknown code keeps its number: "reason 77"."""
+    if code is None:
+        return None
+    key = "|%d " % code
+    i = _REASONS.find(key)
+    if i < 0:
+        return "reason %d" % code
+    return "%s (%d)" % (_REASONS[i + len(key):_REASONS.index("|", i + 1)], code)
+
+
+def down_advice(status, configured):
+    if not configured:
+        return ADVICE["wifi_not_configured"]
+    if status in _PASSWORD:
+        return ADVICE["wifi_password"]
+    if status in _NOT_FOUND:
+        return ADVICE["wifi_no_ap"]
+    if status in _LOST:
+        return ADVICE["wifi_lost"]
+    return ADVICE["wifi_down"]
+
+
+def quality(dbm, warn, fail):
+    if dbm is None:
+        return "no signal"
+    if dbm >= -50:
+        return "excellent"
+    if dbm >= -60:
+        return "good"
+    if dbm >= warn:
+        return "fair"
+    if dbm >= fail:
+        return "weak"
+    return "very weak"
+
+
+class Window:
+    """Running RSSI statistics (integers only: nothing allocated per sample)."""
+
+    def __init__(self):
+        self.n = 0
+        self.lost = 0  # polls while not connected
+        self.s = 0
+        self.ss = 0
+        self.si = 0  # sum of index * dbm, for the trend
+        self.lo = 0
+        self.hi = 0
+
+    def add(self, dbm):
+        if dbm is None:
+            self.lost += 1
+            return
+        i = self.n
+        if i == 0 or dbm < self.lo:
+            self.lo = dbm
+        if i == 0 or dbm > self.hi:
+            self.hi = dbm
+        self.s += dbm
+        self.ss += dbm * dbm
+        self.si += i * dbm
+        self.n = i + 1
+
+    def mean(self):
+        return self.s / self.n if self.n else None
+
+    def stdev(self):
+        if not self.n:
+            return None
+        m = self.s / self.n
+        v = self.ss / self.n - m * m
+        return v ** 0.5 if v > 0 else 0.0
+
+    def slope(self):
+        """Least-squares trend in dB per sample (0 with fewer than 2 samples)."""
+        n = self.n
+        if n < 2:
+            return 0.0
+        sx = n * (n - 1) // 2
+        sxx = (n - 1) * n * (2 * n - 1) // 6
+        return (n * self.si - sx * self.s) / (n * sxx - sx * sx)
+
+
+def wait_ms(ms):
+    """Sleep, keeping the app's button/LED loop alive when the app is loaded."""
+    import sys
+
+    app = sys.modules.get("camdiag.app")
+    if app is not None and app.STATE["started"]:
+        app.spin(ms)
+    else:
+        time.sleep_ms(ms)
+
+
+def sample(wlan, n, period_ms, wait=wait_ms):
+    """n readings, period_ms apart. Returns (Window, BarTracker, status codes seen)."""
+    w = Window()
+    bt = wifi.BarTracker()
+    seen = []
+    for i in range(n):
+        st, dbm = wifi.read(wlan)
+        w.add(dbm)
+        bt.update(dbm)
+        if st not in seen:
+            seen.append(st)
+        if i + 1 < n:
+            wait(period_ms)
+    return w, bt, seen
+
+
+def _meas(name, value, unit, lo=None, hi=None):
+    m = {"name": name, "value": value, "unit": unit}
+    if lo is not None or hi is not None:
+        m["limit"] = {}
+        if lo is not None:
+            m["limit"]["min"] = lo
+        if hi is not None:
+            m["limit"]["max"] = hi
+    return m
+
+
+def _check(name, outcome, meas, fault=None, advice=None, note=None):
+    c = {"name": name, "outcome": outcome, "measurements": meas}
+    if fault:
+        c["fault"] = fault
+        c["diagnosis"] = DIAGNOSIS[fault]
+        c["advice"] = advice or ADVICE[fault]
+    if note:
+        c["note"] = note
+    return c
+
+
+def _r(v, nd=1):
+    return None if v is None else round(v, nd)
+
+
+def link_state():
+    """The app's connection bookkeeping (reconnects, downtime...), when the app runs."""
+    import sys
+
+    app = sys.modules.get("camdiag.app")
+    if app is None or app.STATE.get("link") is None:
+        return None
+    return app.STATE["link"].state(time.ticks_ms(), time.ticks_diff)
+
+
+def signal_checks(wlan, lim, configured, n, period_ms, wait=wait_ms):
+    """Checks and faults for the link and an RSSI window. Returns (checks, faults, summary)."""
+    w, bt, seen = sample(wlan, n, period_ms, wait)
+    st = seen[-1]
+    link = link_state() or {}
+    try:
+        pm = wlan.config("pm")
+    except (OSError, ValueError):
+        pm = None
+    checks = []
+    faults = []
+    summary = {"status": st, "status_text": reason_text(st), "samples": w.n,
+               "lost_samples": w.lost, "reconnects": link.get("reconnects"),
+               "last_reason": link.get("last_reason"),
+               "last_reason_text": reason_text(link.get("last_reason"))}
+    if w.n == 0:
+        reason = st if st not in (wifi.STAT_IDLE, -1) else link.get("last_reason") or st
+        checks.append(_check("wifi_link", "fail",
+                             [_meas("status", st, "code"),
+                              _meas("reason", reason_text(reason), "")],
+                             "wifi_down", down_advice(reason, configured)))
+        faults.append("wifi_down")
+        return checks, faults, summary
+    mean = w.mean()
+    sd = w.stdev()
+    warn, fail = lim["rssi_warn_dbm"], lim["rssi_fail_dbm"]
+    checks.append(_check("wifi_link", "pass", [_meas("status", st, "code"),
+                                               _meas("reconnects", link.get("reconnects"), ""),
+                                               _meas("lost_samples", w.lost, "samples",
+                                                     hi=0)]))
+    sig = [_meas("rssi_mean", _r(mean), "dBm", lo=fail), _meas("rssi_min", w.lo, "dBm"),
+           _meas("rssi_max", w.hi, "dBm"), _meas("percent", wifi.percent(round(mean)), "%"),
+           _meas("bars", bt.value, "bars"),
+           _meas("trend", _r(w.slope() * 60000 / period_ms), "dB/min")]
+    if mean < fail:
+        checks.append(_check("wifi_signal", "fail", sig, "wifi_weak"))
+        faults.append("wifi_weak")
+    else:
+        checks.append(_check("wifi_signal", "warn" if mean < warn else "pass", sig,
+                             note="below %d dBm, the voice cell edge" % warn
+                             if mean < warn else None))
+    stab = [_meas("rssi_stdev", _r(sd), "dB", hi=lim["rssi_stdev_max_db"]),
+            _meas("drops_in_window", w.lost, "polls", hi=0)]
+    if sd > lim["rssi_stdev_max_db"] or w.lost:
+        checks.append(_check("wifi_stability", "fail", stab, "wifi_unstable"))
+        faults.append("wifi_unstable")
+    else:
+        checks.append(_check("wifi_stability", "pass", stab))
+    if pm is not None and pm != 0:
+        checks.append(_check("wifi_power_save", "warn", [_meas("pm", pm, "mode", hi=0)],
+                             note=ADVICE["wifi_power_save"]))
+    summary.update({"rssi_mean": _r(mean), "rssi_min": w.lo, "rssi_max": w.hi,
+                    "rssi_stdev": _r(sd), "percent": wifi.percent(round(mean)),
+                    "bars": bt.value, "quality": quality(mean, warn, fail)})
+    return checks, faults, summary
+
+
+# -- records and device calls ----------------------------------------------------------------
+def _ctx():
+    from camdiag import hw, store
+
+    prof = store.load_profile()
+    if prof is None:
+        raise ValueError("no valid board profile: " + "; ".join(store.PROBLEMS))
+    ssid = (store.load_config().get("wifi") or {}).get("ssid") or ""
+    return prof, hw.wlan(), ssid
+
+
+def _record(kind, prof, checks, faults, extra):
+    from camdiag import record
+
+    faults.sort(key=FAULT_ORDER.index)
+    return record.make(kind, record.device(prof), checks, faults,
+                       record.outcome(checks, faults), extra)
+
+
+def service_rssi(seconds=None, sample_ms=None, log=False):
+    prof, wlan, ssid = _ctx()
+    lim = prof["wifi"]
+    period = sample_ms or lim["rssi_sample_ms"]
+    n = max(1, (seconds or lim["rssi_window_s"]) * 1000 // period)
+    checks, faults, summary = signal_checks(wlan, lim, bool(ssid), n, period)
+    summary["ssid"] = ssid
+    summary["window_s"] = n * period / 1000
+    rec = _record("wifi", prof, checks, faults, {"wifi": summary})
+    _log(rec, log)
+    return rec
+
+
+def service_rssi_read():
+    """One reading, for `camdiag rssi --watch` (bars from the app's tracker when it runs)."""
+    import sys
+
+    from camdiag import hw
+
+    st, dbm = wifi.read(hw.wlan())
+    app = sys.modules.get("camdiag.app")
+    tracker = app.STATE.get("bars_tracker") if app is not None else None
+    bars = tracker.update(dbm) if tracker is not None else (wifi.bars(dbm) if dbm else 0)
+    return {"status": st, "status_text": reason_text(st), "rssi": dbm,
+            "percent": None if dbm is None else wifi.percent(dbm), "bars": bars}
+
+
+def service_rssi_history(last=0):
+    import sys
+
+    app = sys.modules.get("camdiag.app")
+    hist = app.STATE.get("history") if app is not None else None
+    if hist is None:
+        return {"running": False, "values": []}
+    age = None
+    if hist.last_ms is not None:
+        age = time.ticks_diff(time.ticks_ms(), hist.last_ms) // 1000
+    prof = app.STATE["profile"]
+    return {"running": True, "period_s": prof["wifi"]["history_period_s"],
+            "capacity": len(hist.buf), "count": hist.n, "newest_age_s": age,
+            "values": hist.values(last), "link": link_state()}
+
+
+def _log(rec, log):
+    if log:
+        from camdiag import record, store
+
+        store.append_record(record.compact(rec))
+
+
+def selftest_checks(prof, wlan, ssid):
+    """The Wi-Fi part of a self-test on a board with Wi-Fi configured: a short window."""
+    lim = prof["wifi"]
+    period = lim["rssi_sample_ms"]
+    checks, faults, summary = signal_checks(wlan, lim, bool(ssid),
+                                            max(1, 1000 // period), period)
+    return checks, faults, summary

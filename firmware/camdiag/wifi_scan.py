@@ -1,0 +1,154 @@
+"""Wi-Fi scan summary: access points by RSSI, the own AP and its mesh nodes, a congestion
+score per channel and a suggested channel among 1/6/11 (pure logic; the WLAN is passed in).
+Loaded only for a scan and dropped afterwards."""
+
+from camdiag.wifi_check import ADVICE, _check, _log, _meas, _record, _ctx, wait_ms
+
+AUTH = ("open", "WEP", "WPA-PSK", "WPA2-PSK", "WPA/WPA2-PSK", "WPA2-Enterprise", "WPA3-PSK",
+        "WPA2/WPA3-PSK", "WAPI-PSK", "OWE")
+
+
+def _mac(b):
+    return ":".join("%02x" % x for x in b)
+
+
+def _text(b):
+    if isinstance(b, str):
+        return b
+    try:
+        return b.decode()
+    except UnicodeError:
+        return repr(b)
+
+
+def weight(dbm):
+    """How much a neighbour counts: 0 at -95 dBm (below the noise), 1 at -50 and up."""
+    return max(0.0, min(1.0, (dbm + 95) / 45))
+
+
+def overlap(a, b):
+    """Co-channel neighbours share airtime politely (CSMA); a partly overlapping channel is
+    interference the radio cannot defer to, so it weighs more (REFERENCE: 1/6/11)."""
+    d = abs(a - b)
+    if d == 0:
+        return 1.0
+    if d < 5:
+        return 1.5 * (5 - d) / 4
+    return 0.0
+
+
+def congestion(aps, channel, skip_bssid=None):
+    total = 0.0
+    for ap in aps:
+        if ap["bssid"] == skip_bssid:
+            continue
+        total += weight(ap["rssi"]) * overlap(channel, ap["channel"])
+    return total
+
+
+def summarize(raw, own_ssid, limit):
+    """Scan tuples -> summary dict (APs sorted by RSSI, own AP, congestion, suggestion)."""
+    aps = []
+    for t in raw:
+        a = t[4]
+        aps.append({"ssid": _text(t[0]), "bssid": _mac(t[1]), "channel": t[2], "rssi": t[3],
+                    "auth": AUTH[a] if 0 <= a < len(AUTH) else "auth %d" % a})
+    aps.sort(key=lambda ap: -ap["rssi"])
+    own = None
+    same = []
+    for ap in aps:
+        if own_ssid and ap["ssid"] == own_ssid:
+            if own is None:
+                own = ap
+            else:
+                same.append(ap)
+    skip = own["bssid"] if own else None
+    scores = {}
+    for ch in (1, 6, 11):
+        scores[ch] = round(congestion(aps, ch, skip), 2)
+    best = min((1, 6, 11), key=lambda c: scores[c])
+    out = {"aps": aps, "count": len(aps), "own": own, "same_ssid": same,
+           "scores": scores, "suggested_channel": best}
+    if own is not None:
+        score = round(congestion(aps, own["channel"], skip), 2)
+        out["congestion"] = score
+        out["congested"] = score > limit
+        # suggest a move only when it clearly helps (a third of the limit better)
+        out["move"] = score > limit and scores[best] < score - limit / 3
+    return out
+
+
+def scan_raw(wlan, wait=wait_ms, max_ms=15000):
+    """wlan.scan() (2-3 s) in a thread while the caller keeps waiting in short steps, so the
+    app's loop keeps running; the GIL is released during an ESP32 scan. Without _thread it
+    blocks. An empty scan while not connected is retried once after re-activating the
+    interface (REFERENCE: some boards return nothing until then)."""
+    if not wlan.active():
+        wlan.active(True)
+    for attempt in (0, 1):
+        res = _threaded_scan(wlan, wait, max_ms)
+        if res or attempt or wlan.isconnected():
+            return res
+        wlan.active(False)
+        wlan.active(True)
+    return res
+
+
+def _threaded_scan(wlan, wait, max_ms):
+    box = [None, None]  # result, error
+
+    def work():
+        try:
+            box[0] = wlan.scan()
+        except Exception as e:  # handed to the caller's thread
+            box[1] = e
+
+    try:
+        import _thread
+
+        _thread.start_new_thread(work, ())
+    except (ImportError, OSError, RuntimeError):
+        work()
+    waited = 0
+    while box[0] is None and box[1] is None:
+        if waited >= max_ms:
+            raise OSError("Wi-Fi scan did not finish in %d s" % (max_ms // 1000))
+        wait(50)
+        waited += 50
+    if box[1] is not None:
+        raise box[1]
+    return box[0]
+
+
+def scan_checks(summary, lim, configured):
+    checks = []
+    faults = []
+    own = summary.get("own")
+    meas = [_meas("networks", summary["count"], "")]
+    if own is None:
+        checks.append(_check("wifi_scan", "warn" if configured else "pass", meas,
+                             note="own network not seen in the scan" if configured else None))
+        return checks, faults
+    score = summary["congestion"]
+    meas += [_meas("channel", own["channel"], ""),
+             _meas("congestion", score, "", hi=lim["congestion_max"]),
+             _meas("same_ssid_nodes", len(summary["same_ssid"]), "")]
+    if summary["congested"]:
+        best = summary["suggested_channel"] if summary["move"] else "1, 6 or 11"
+        checks.append(_check("wifi_channel", "fail", meas, "wifi_congested",
+                             ADVICE["wifi_congested"] % best))
+        faults.append("wifi_congested")
+    else:
+        checks.append(_check("wifi_channel", "pass", meas))
+    return checks, faults
+
+
+def service_scan(log=False):
+    prof, wlan, ssid = _ctx()
+    lim = prof["wifi"]
+    summary = summarize(scan_raw(wlan), ssid, lim["congestion_max"])
+    summary["ssid"] = ssid
+    checks, faults = scan_checks(summary, lim, bool(ssid))
+    rec = _record("scan", prof, checks, faults, {"scan": summary})
+    _log(rec, log)
+    return rec
