@@ -7,8 +7,8 @@
 #   weak          -80 dBm +-1
 #   walk_away     -55 dBm drifting to -85 over 20 s, then staying there
 #   obstacle      -55 dBm, after 5 s a step down to -78 (a door, a fridge moved in the way)
-#   interference  -60 dBm with +-9 dB of noise on every reading
-#   flapping      up 4 s, down 2 s (beacon timeout, 200), reconnecting again and again
+#   interference  -60 dBm with +-12 dB of noise on every reading
+#   flapping      up 3 s, down 2 s (beacon timeout, 200), reconnecting again and again
 #   no_ap         never connects: no AP found (201)
 #   wrong_password never connects: authentication failed (202)
 # Scan tables (sim://?scan=NAME): clean (own AP alone on channel 6) or crowded (strong
@@ -101,7 +101,7 @@ def _air():
     if sc == "wrong_password":
         return STAT_WRONG_PASSWORD, None
     if sc == "flapping":
-        if t % 6 >= 4:
+        if t % 5 >= 3:
             return STAT_BEACON_TIMEOUT, None
         return STAT_GOT_IP, -66 + _noise(2)
     if sc == "walk_away":
@@ -109,7 +109,7 @@ def _air():
     if sc == "obstacle":
         return STAT_GOT_IP, (-55 if t < 5 else -78) + _noise(1)
     if sc == "interference":
-        return STAT_GOT_IP, -60 + _noise(9)
+        return STAT_GOT_IP, -60 + _noise(12)
     base = {"steady_good": -52, "fair": -70, "weak": -80}[sc]
     return STAT_GOT_IP, base + _noise(1)
 

@@ -6,6 +6,10 @@ Logic modules in this package import no hardware; only ``hw`` touches ``machine`
 VERSION = "0.1.0"
 RECORD_SCHEMA = 1
 
+# Data that outlives a device call's modules (they are unloaded after each call): the
+# self-test's last capture, when `camdiag capture` asked to keep it.
+KEPT = {"capture": None, "frames": 0, "rate": 0}
+
 
 def unload(names):
     """Forget modules (e.g. "camdiag.plan") so their code and data can be collected: both the

@@ -1,4 +1,4 @@
-"""The device application: one 20 ms loop for the button and the LEDs (asyncio).
+"""The device application: one 20 ms loop for the button, the LEDs and the Wi-Fi link.
 
 The button pin's IRQ handler only stores (ticks_ms, level) in an EdgeRing; the loop feeds the
 ButtonMachine, acts on its events and drives the LED pattern. Every button event is also
@@ -10,7 +10,6 @@ calling ``resume()``, which re-enters the loop with the same state: nothing the 
 RAM (ring, machine, last verdict) is lost to a host session.
 """
 
-import asyncio
 import json
 import sys
 import time
@@ -28,7 +27,7 @@ ACTIONS_KEPT = 8  # recent actions kept for `camdiag button` (bounded: the app r
 STATE = {"profile": None, "started": False, "pin": None, "leds": None,
          "machine": None, "active_low": True, "ticks": 0, "pattern": "setup",
          "pattern_at": 0, "base": "setup", "bars": 0, "verdict": None, "actions": [],
-         "buffers": None, "next": None, "busy": False,
+         "buffers": None, "next": None, "busy": False, "in_tick": False,
          # Wi-Fi task: link polled every WIFI_POLL_MS; the history keeps the weakest
          # reading of each history period (0 = down at some poll)
          "wlan": None, "link": None, "history": None, "bars_tracker": None,
@@ -58,6 +57,7 @@ def _setup():
         except MemoryError:
             # Run on without it: a self-test then allocates (and says so if it cannot).
             store.note("self-test buffers could not be reserved at boot (heap too small)")
+        _warm()
         pin = hw.button(prof)
         STATE["pin"] = pin
         STATE["leds"] = hw.leds(prof)
@@ -123,6 +123,32 @@ def _wifi(now):
         STATE["hist_down"] = False
 
 
+# Modules loaded for device calls and dropped afterwards (service._TRANSIENT). Loading a
+# .mpy interns its names into qstr pools that are never freed; if the first self-test or
+# scan does that, months into a run, the pools land wherever the heap has room and split it
+# for good. Loaded once at boot, they sit at the start of the heap with the other boot data.
+WARM = ("kernels_viper", "selftest", "capture", "plan", "kernels", "analysis", "diagnosis",
+        "record", "wifi_info", "wifi_check", "wifi_scan", "netcheck")
+
+
+def _warm():
+    import camdiag
+
+    names = []
+    for m in WARM:
+        name = "camdiag." + m
+        names.append(name)
+        try:
+            __import__(name)
+        except MemoryError:
+            store.note("boot: heap too small to preload %s" % name)
+            break
+        except (ImportError, SyntaxError, ValueError):
+            pass  # e.g. viper on a port without native code: the self-test uses portable
+    camdiag.unload([n for n in names if n != "camdiag.kernels_viper"])  # viper stays (see
+    # selftest: its relocated native code is never freed, so it is loaded once, here)
+
+
 def _reserve(prof):
     """The self-test's capture buffers, allocated once while the heap is whole: a 10 KB
     block asked for after hours of app activity may not be found (capture.Buffers)."""
@@ -185,6 +211,7 @@ def _act(event):
     elif event == btn.DOUBLE_CLICK:
         show("selftest_running")
         _leds(time.ticks_ms())
+        import camdiag
         from camdiag import selftest
 
         try:
@@ -195,6 +222,8 @@ def _act(event):
         except Exception as e:  # a failing self-test must not stop the app
             store.note("button self-test failed: %s" % e)
             show("error")
+        selftest = None  # noqa: F841
+        camdiag.unload(("camdiag.selftest",))  # as after a host's self-test call
     elif event == btn.REBOOT_CUE:
         show("reboot_cue")
     elif event == btn.RESET_ARMED:
@@ -225,6 +254,14 @@ def _act(event):
 
 def tick(now):
     """One pass of the loop (also called by tests with a fake clock)."""
+    STATE["in_tick"] = True
+    try:
+        _tick(now)
+    finally:
+        STATE["in_tick"] = False
+
+
+def _tick(now):
     STATE["ticks"] += 1
     m = STATE["machine"]
     if m is not None:
@@ -249,6 +286,9 @@ def tick(now):
 def spin(ms):
     """Run the loop for ms from inside a host call (a scan, an RSSI window, a talk-path
     check), so the button and LEDs keep working; heavy gestures wait (STATE busy)."""
+    if STATE["in_tick"]:  # called from an action of the loop itself (a self-test)
+        time.sleep_ms(ms)
+        return
     end = time.ticks_add(time.ticks_ms(), ms)
     STATE["busy"] = True
     try:
@@ -263,24 +303,21 @@ def spin(ms):
         STATE["busy"] = False
 
 
-async def _loop():
-    while True:
-        tick(time.ticks_ms())
-        await asyncio.sleep_ms(TICK_MS)
-
-
-async def _main():
-    _setup()
-    await _loop()
-
-
 def main():
+    """The loop: a tick every TICK_MS until Ctrl-C (a host session) returns to the REPL.
+
+    One plain loop, not asyncio tasks: the button, LED and Wi-Fi work all run on the same
+    20 ms tick, and asyncio's scheduler would cost ~4 KB of heap for nothing."""
+    _setup()
     try:
-        asyncio.run(_main())
+        while True:
+            now = time.ticks_ms()
+            tick(now)
+            left = TICK_MS - time.ticks_diff(time.ticks_ms(), now)
+            if left > 0:
+                time.sleep_ms(left)
     except KeyboardInterrupt:
         pass
-    finally:
-        asyncio.new_event_loop()  # a clean loop for resume()
 
 
 def resume():

@@ -4,6 +4,9 @@ Fault classes (shared/REFERENCE.md taxonomy), in the order they explain each oth
 dead link hides everything after it, so only the first applicable ones are reported.
 """
 
+from camdiag.record import check
+from camdiag.record import meas as _meas
+
 FAULT_ORDER = ("i2s_fault", "mic_dead", "wrong_slot", "speaker_silent", "dropouts", "muffled",
                "distorted", "noisy")
 # muffled and distorted come before noisy: a blocked port or a clipping amp lowers the tone
@@ -42,27 +45,9 @@ DIAGNOSIS = {
 }
 
 
-def _meas(name, value, unit, lo=None, hi=None):
-    m = {"name": name, "value": value, "unit": unit}
-    lim = {}
-    if lo is not None:
-        lim["min"] = lo
-    if hi is not None:
-        lim["max"] = hi
-    if lim:
-        m["limit"] = lim
-    return m
-
-
 def _check(name, outcome, measurements, fault=None, note=None):
-    c = {"name": name, "outcome": outcome, "measurements": measurements}
-    if fault:
-        c["fault"] = fault
-        c["diagnosis"] = DIAGNOSIS[fault]
-        c["advice"] = ADVICE[fault]
-    if note:
-        c["note"] = note
-    return c
+    return check(name, outcome, measurements, fault, DIAGNOSIS.get(fault),
+                 ADVICE.get(fault), note)
 
 
 def _r(v, nd=2):

@@ -30,6 +30,42 @@ def now_iso():
     return "%04d-%02d-%02dT%02d:%02d:%02d" % t[:6]
 
 
+def meas(name, value, unit, lo=None, hi=None):
+    """One measurement: value, unit and the limits it is judged against."""
+    m = {"name": name, "value": value, "unit": unit}
+    if lo is not None or hi is not None:
+        lim = {}
+        if lo is not None:
+            lim["min"] = lo
+        if hi is not None:
+            lim["max"] = hi
+        m["limit"] = lim
+    return m
+
+
+def check(name, outcome, measurements, fault=None, diagnosis=None, advice=None, note=None):
+    c = {"name": name, "outcome": outcome, "measurements": measurements}
+    if fault:
+        c["fault"] = fault
+        c["diagnosis"] = diagnosis
+        c["advice"] = advice
+    if note:
+        c["note"] = note
+    return c
+
+
+def finish(kind, prof, checks, faults, order, extra, log=False):
+    """Faults sorted by `order` (the one that explains the others first), the record made,
+    and its compact form appended to the results log when asked."""
+    faults.sort(key=order.index)
+    rec = make(kind, device(prof), checks, faults, outcome(checks, faults), extra)
+    if log:
+        from camdiag import store
+
+        store.append_record(compact(rec))
+    return rec
+
+
 def outcome(checks, faults):
     # A hardware fault (even one that stopped the test, like i2s_fault) fails the test;
     # "error" is left for a test that could not judge the hardware at all.
@@ -55,7 +91,17 @@ def _texts(primary, checks):
 
 def make(kind, dev, checks, faults, outcome, extra=None):
     primary = faults[0] if faults else None
-    diag, advice = _texts(primary, checks) if primary else ("no fault found", "")
+    if primary:
+        diag, advice = _texts(primary, checks)
+    else:
+        diag, advice = "no fault found", ""
+        for c in checks:
+            if c["outcome"] == "error" and c.get("note"):
+                diag = "could not test: %s" % c["note"]
+                break
+            if c["outcome"] == "warn" and c.get("note") and outcome == "warn":
+                diag = "no fault found; warning: %s: %s" % (c["name"], c["note"])
+                break
     rec = {
         "schema": RECORD_SCHEMA,
         "kind": kind,

@@ -3,6 +3,7 @@
 import gc
 import sys
 
+import camdiag
 from camdiag import hw, store
 
 # Modules a self-test loads, dropped again as soon as they are done so the heap peak stays
@@ -11,10 +12,11 @@ from camdiag import hw, store
 # relocated native code alive for good (a leak per self-test if it were reloaded).
 _CAPTURE_MODULES = ("camdiag.analysis", "camdiag.capture", "camdiag.plan", "camdiag.kernels",
                     "camdiag.kernels_portable")
-_MODULES = _CAPTURE_MODULES + ("camdiag.diagnosis", "camdiag.record")
+_MODULES = _CAPTURE_MODULES + ("camdiag.diagnosis", "camdiag.record", "camdiag.wifi_check")
 
-# The last capture, kept only when asked for (camdiag capture reads it in chunks).
-LAST = {"capture": None, "frames": 0, "rate": 0}
+# The last capture, kept only when asked for (camdiag capture reads it in chunks). It lives
+# in the package, not here: this module is dropped after every call (service._TRANSIENT).
+LAST = camdiag.KEPT
 
 
 def reserved_buffers():
@@ -105,9 +107,21 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
     from camdiag import diagnosis, record
 
     checks, faults = diagnosis.diagnose(m, prof["limits"], error)
+    diagnosis = None  # noqa: F841 - done with it
     extra = {"plan": plan_info, "kernels": kern_name}
     if m is not None:
         extra["latency_ms"] = round(m.get("latency_ms", 0.0), 2) if m.get("burst_found") else None
+    m = None
+    ssid = store.wifi_ssid()
+    if ssid:  # a camera with Wi-Fi configured: its link is part of the talk path
+        unload(("camdiag.diagnosis",))
+        from camdiag import wifi_check
+
+        wchecks, wfaults, extra["wifi"] = wifi_check.selftest_checks(prof, hw.wlan(), ssid)
+        wifi_check = None  # noqa: F841
+        unload(("camdiag.wifi_check",))
+        checks += wchecks
+        faults += wfaults  # after the audio faults: the speaker/mic verdict comes first
     rec = record.make("selftest", record.device(prof), checks, faults,
                       record.outcome(checks, faults), extra)
     probe.mark("record")
@@ -162,11 +176,3 @@ def service_capture_read(offset, count):
     return out
 
 
-def _register():
-    from camdiag import service
-
-    service.register("selftest", service_selftest)
-    service.register("capture_read", service_capture_read)
-
-
-_register()

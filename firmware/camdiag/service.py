@@ -15,9 +15,16 @@ MARKER = "#camdiag# "
 
 
 def emit(obj):
-    text = json.dumps(obj)  # first: if this fails, nothing half is printed
+    """One result line. Streamed (json.dump writes piece by piece): a self-test record is a
+    few KB, which a long-running board's fragmented heap may not hold as one string. Should
+    it fail half way, an error line follows, and the host reads the last marker line."""
     sys.stdout.write(MARKER)
-    sys.stdout.write(text)
+    try:
+        json.dump(obj, sys.stdout)
+    except Exception as e:  # noqa: BLE001 - reported on the result line itself
+        sys.stdout.write("\n" + MARKER)
+        sys.stdout.write('{"ok": false, "error": "result not serialisable: %s"}'
+                         % type(e).__name__)
     sys.stdout.write("\n")
 
 
@@ -106,21 +113,15 @@ _CALLS = {"info": info, "log": log, "ping": ping, "set_config": set_config,
           "button_status": button_status}
 
 
-def register(name, fn):
-    _CALLS[name] = fn
-
-
 def call(name, args=None):
+    module = _TRANSIENT.get(name)
+    before = list(sys.modules) if module else None
     fn = _CALLS.get(name)
-    transient = _TRANSIENT.get(name)
     try:
-        if fn is None and transient:
-            mod = __import__("camdiag." + transient, None, None, ["x"])
+        if fn is None and module:
+            mod = __import__("camdiag." + module, None, None, ["x"])
             fn = getattr(mod, "service_" + name)
             mod = None
-        elif fn is None and name in _EXTRA:
-            __import__("camdiag." + _EXTRA[name])
-            fn = _CALLS.get(name)
         if fn is None:
             raise ValueError("unknown device call '%s'" % name)
         result = fn(**(args or {}))
@@ -128,17 +129,24 @@ def call(name, args=None):
         emit({"ok": True, "call": name, "result": result})
     except Exception as e:  # every failure goes back as one result line
         emit({"ok": False, "call": name, "error": "%s: %s" % (type(e).__name__, e)})
-    fn = None
-    if transient:
-        import camdiag
-
-        camdiag.unload(("camdiag." + transient,))
+    fn = result = None
+    if module:
+        _drop_new(before)
     gc.collect()
 
 
-# Larger features load when first needed, to keep boot light. _EXTRA modules register their
-# calls and stay (the self-test keeps its last capture); _TRANSIENT modules provide
-# service_<name> and are dropped again after each call.
-_EXTRA = {"selftest": "selftest", "capture_read": "selftest"}
-_TRANSIENT = {"rssi": "wifi_check", "scan": "wifi_scan", "rssi_read": "wifi_check",
-              "rssi_history": "wifi_check", "netcheck": "netcheck"}
+def _drop_new(before):
+    """Unload every camdiag module the call loaded (it and what it imported), except the
+    viper kernels: relocated native code is never freed, so reloading it would leak."""
+    import camdiag
+
+    new = [m for m in sys.modules if m.startswith("camdiag.") and m not in before
+           and m != "camdiag.kernels_viper"]
+    camdiag.unload(new)
+
+
+# Larger features load when called and are dropped again afterwards (service_<name> in the
+# module), so the idle heap stays what boot left: a board runs for months.
+_TRANSIENT = {"selftest": "selftest", "capture_read": "selftest",
+              "rssi": "wifi_check", "rssi_read": "wifi_info", "rssi_history": "wifi_info",
+              "ifconfig": "wifi_info", "scan": "wifi_scan", "netcheck": "netcheck"}

@@ -27,26 +27,48 @@ def _exists(path):
         return False
 
 
+_PROFILE = {}  # path -> the validated profile: loaded once per boot, not per device call
+
+
 def load_profile(path=BOARD_PATH):
     """The board profile, or None (with a problem noted) when missing or invalid.
 
-    On the board the loader's spec tables (~15 KB of heap) are dropped again right after:
-    the validated dict is all the firmware keeps.
+    Validated once per boot and kept: on the board the loader's spec tables (~15 KB of
+    heap) are dropped right after, and a device call must not need them again (a heap
+    fragmented by months of running may not find that much). A new board.json comes with
+    a deploy, which reboots.
     """
+    if path in _PROFILE:
+        return _PROFILE[path]
     from camdiag import profile
     from camdiag.compat import MICROPYTHON
 
     try:
-        return profile.load(path)
+        prof = profile.load(path)
     except profile.ProfileError as e:
         note(str(e))
-        return None
+        prof = None
     finally:
         if MICROPYTHON:
             import camdiag
 
             profile = None  # noqa: F841
             camdiag.unload(("camdiag.profile",))
+    if MICROPYTHON:  # (host tests load many profiles from one path: no cache there)
+        _PROFILE[path] = prof
+    return prof
+
+
+def profile_or_raise():
+    prof = load_profile()
+    if prof is None:
+        raise ValueError("no valid board profile: " + "; ".join(PROBLEMS))
+    return prof
+
+
+def wifi_ssid():
+    """The configured Wi-Fi network ('' when none: setup mode)."""
+    return (load_config().get("wifi") or {}).get("ssid") or ""
 
 
 def note(problem):

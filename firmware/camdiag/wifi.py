@@ -19,6 +19,19 @@ STAT_GOT_IP = const(1010)
 NO_SAMPLE = const(0)  # history byte for "not connected" (dBm is stored as dBm + 128)
 
 
+def wait_ms(ms):
+    """Sleep, keeping the app's button/LED loop alive when the app runs (a scan, an RSSI
+    window or a talk-path check must not freeze them)."""
+    import sys
+    import time
+
+    app = sys.modules.get("camdiag.app")
+    if app is not None and app.STATE["started"]:
+        app.spin(ms)
+    else:
+        time.sleep_ms(ms)
+
+
 def percent(dbm):
     return max(0, min(100, 2 * (dbm + 100)))
 

@@ -6,9 +6,11 @@ fake. Long waits go through ``wait_ms``, which keeps the app's button and LED lo
 when the app is loaded (a scan or a 5 s window must not freeze them).
 """
 
-import time
 
-from camdiag import wifi
+from camdiag import record, wifi
+from camdiag.record import check
+from camdiag.record import meas as _meas
+from camdiag.wifi_info import link_state
 
 # ESP-IDF wifi_err_reason_t (and MicroPython's 1000/1001/1010 status codes), as one string:
 # a dict of 45 small strings costs several KB of a board's heap, this costs its length.
@@ -57,18 +59,16 @@ ADVICE = {
                      "a fixed channel (1, 6 or 11).",
     "wifi_power_save": "Wi-Fi power saving is on, which delays audio: update the camera "
                        "firmware (it should turn power saving off).",
-    "wifi_congested": "Many networks share your channel: change the router's 2.4 GHz "
-                      "channel to %s.",
 }
 
 DIAGNOSIS = {
     "wifi_down": "the camera is not connected to Wi-Fi",
     "wifi_weak": "the Wi-Fi signal is too weak for two-way talk",
     "wifi_unstable": "the Wi-Fi signal is unstable",
-    "wifi_congested": "the Wi-Fi channel is crowded",
 }
 
-FAULT_ORDER = ("wifi_down", "wifi_weak", "wifi_unstable", "wifi_congested")
+FAULT_ORDER = ("wifi_down", "wifi_weak", "wifi_unstable")
+FALLING_DB_MIN = 6  # a steadier fall than this (dB per minute) is worth a warning
 
 
 def reason_text(code):
@@ -154,18 +154,7 @@ class Window:
         return (n * self.si - sx * self.s) / (n * sxx - sx * sx)
 
 
-def wait_ms(ms):
-    """Sleep, keeping the app's button/LED loop alive when the app is loaded."""
-    import sys
-
-    app = sys.modules.get("camdiag.app")
-    if app is not None and app.STATE["started"]:
-        app.spin(ms)
-    else:
-        time.sleep_ms(ms)
-
-
-def sample(wlan, n, period_ms, wait=wait_ms):
+def sample(wlan, n, period_ms, wait=wifi.wait_ms):
     """n readings, period_ms apart. Returns (Window, BarTracker, status codes seen)."""
     w = Window()
     bt = wifi.BarTracker()
@@ -181,43 +170,16 @@ def sample(wlan, n, period_ms, wait=wait_ms):
     return w, bt, seen
 
 
-def _meas(name, value, unit, lo=None, hi=None):
-    m = {"name": name, "value": value, "unit": unit}
-    if lo is not None or hi is not None:
-        m["limit"] = {}
-        if lo is not None:
-            m["limit"]["min"] = lo
-        if hi is not None:
-            m["limit"]["max"] = hi
-    return m
-
-
 def _check(name, outcome, meas, fault=None, advice=None, note=None):
-    c = {"name": name, "outcome": outcome, "measurements": meas}
-    if fault:
-        c["fault"] = fault
-        c["diagnosis"] = DIAGNOSIS[fault]
-        c["advice"] = advice or ADVICE[fault]
-    if note:
-        c["note"] = note
-    return c
+    return check(name, outcome, meas, fault, DIAGNOSIS.get(fault),
+                 advice or ADVICE.get(fault), note)
 
 
 def _r(v, nd=1):
     return None if v is None else round(v, nd)
 
 
-def link_state():
-    """The app's connection bookkeeping (reconnects, downtime...), when the app runs."""
-    import sys
-
-    app = sys.modules.get("camdiag.app")
-    if app is None or app.STATE.get("link") is None:
-        return None
-    return app.STATE["link"].state(time.ticks_ms(), time.ticks_diff)
-
-
-def signal_checks(wlan, lim, configured, n, period_ms, wait=wait_ms):
+def signal_checks(wlan, lim, configured, n, period_ms, wait=wifi.wait_ms):
     """Checks and faults for the link and an RSSI window. Returns (checks, faults, summary)."""
     w, bt, seen = sample(wlan, n, period_ms, wait)
     st = seen[-1]
@@ -244,20 +206,26 @@ def signal_checks(wlan, lim, configured, n, period_ms, wait=wait_ms):
     sd = w.stdev()
     warn, fail = lim["rssi_warn_dbm"], lim["rssi_fail_dbm"]
     checks.append(_check("wifi_link", "pass", [_meas("status", st, "code"),
-                                               _meas("reconnects", link.get("reconnects"), ""),
-                                               _meas("lost_samples", w.lost, "samples",
-                                                     hi=0)]))
+                                               _meas("reconnects", link.get("reconnects"),
+                                                     "")]))
+    # a trend from fewer than 10 readings is mostly noise: not reported
+    trend = w.slope() * 60000 / period_ms if w.n >= 10 else None
     sig = [_meas("rssi_mean", _r(mean), "dBm", lo=fail), _meas("rssi_min", w.lo, "dBm"),
            _meas("rssi_max", w.hi, "dBm"), _meas("percent", wifi.percent(round(mean)), "%"),
            _meas("bars", bt.value, "bars"),
-           _meas("trend", _r(w.slope() * 60000 / period_ms), "dB/min")]
+           _meas("trend", _r(trend), "dB/min", lo=-FALLING_DB_MIN)]
     if mean < fail:
         checks.append(_check("wifi_signal", "fail", sig, "wifi_weak"))
         faults.append("wifi_weak")
+    elif mean < warn:
+        checks.append(_check("wifi_signal", "warn", sig,
+                             note="below %d dBm, the voice cell edge" % warn))
+    elif trend is not None and trend <= -FALLING_DB_MIN and w.hi - w.lo >= 2 * wifi.HYST_DB:
+        checks.append(_check("wifi_signal", "warn", sig,
+                             note="falling %d dB/min: something moved into the path, or the "
+                                  "camera is moving away from the router" % -trend))
     else:
-        checks.append(_check("wifi_signal", "warn" if mean < warn else "pass", sig,
-                             note="below %d dBm, the voice cell edge" % warn
-                             if mean < warn else None))
+        checks.append(_check("wifi_signal", "pass", sig))
     stab = [_meas("rssi_stdev", _r(sd), "dB", hi=lim["rssi_stdev_max_db"]),
             _meas("drops_in_window", w.lost, "polls", hi=0)]
     if sd > lim["rssi_stdev_max_db"] or w.lost:
@@ -275,72 +243,19 @@ def signal_checks(wlan, lim, configured, n, period_ms, wait=wait_ms):
 
 
 # -- records and device calls ----------------------------------------------------------------
-def _ctx():
+def service_rssi(seconds=None, sample_ms=None, log=False):
     from camdiag import hw, store
 
-    prof = store.load_profile()
-    if prof is None:
-        raise ValueError("no valid board profile: " + "; ".join(store.PROBLEMS))
-    ssid = (store.load_config().get("wifi") or {}).get("ssid") or ""
-    return prof, hw.wlan(), ssid
-
-
-def _record(kind, prof, checks, faults, extra):
-    from camdiag import record
-
-    faults.sort(key=FAULT_ORDER.index)
-    return record.make(kind, record.device(prof), checks, faults,
-                       record.outcome(checks, faults), extra)
-
-
-def service_rssi(seconds=None, sample_ms=None, log=False):
-    prof, wlan, ssid = _ctx()
+    prof = store.profile_or_raise()
+    wlan = hw.wlan()
+    ssid = store.wifi_ssid()
     lim = prof["wifi"]
     period = sample_ms or lim["rssi_sample_ms"]
     n = max(1, (seconds or lim["rssi_window_s"]) * 1000 // period)
     checks, faults, summary = signal_checks(wlan, lim, bool(ssid), n, period)
     summary["ssid"] = ssid
     summary["window_s"] = n * period / 1000
-    rec = _record("wifi", prof, checks, faults, {"wifi": summary})
-    _log(rec, log)
-    return rec
-
-
-def service_rssi_read():
-    """One reading, for `camdiag rssi --watch` (bars from the app's tracker when it runs)."""
-    import sys
-
-    from camdiag import hw
-
-    st, dbm = wifi.read(hw.wlan())
-    app = sys.modules.get("camdiag.app")
-    tracker = app.STATE.get("bars_tracker") if app is not None else None
-    bars = tracker.update(dbm) if tracker is not None else (wifi.bars(dbm) if dbm else 0)
-    return {"status": st, "status_text": reason_text(st), "rssi": dbm,
-            "percent": None if dbm is None else wifi.percent(dbm), "bars": bars}
-
-
-def service_rssi_history(last=0):
-    import sys
-
-    app = sys.modules.get("camdiag.app")
-    hist = app.STATE.get("history") if app is not None else None
-    if hist is None:
-        return {"running": False, "values": []}
-    age = None
-    if hist.last_ms is not None:
-        age = time.ticks_diff(time.ticks_ms(), hist.last_ms) // 1000
-    prof = app.STATE["profile"]
-    return {"running": True, "period_s": prof["wifi"]["history_period_s"],
-            "capacity": len(hist.buf), "count": hist.n, "newest_age_s": age,
-            "values": hist.values(last), "link": link_state()}
-
-
-def _log(rec, log):
-    if log:
-        from camdiag import record, store
-
-        store.append_record(record.compact(rec))
+    return record.finish("wifi", prof, checks, faults, FAULT_ORDER, {"wifi": summary}, log)
 
 
 def selftest_checks(prof, wlan, ssid):

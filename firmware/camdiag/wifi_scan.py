@@ -2,7 +2,12 @@
 score per channel and a suggested channel among 1/6/11 (pure logic; the WLAN is passed in).
 Loaded only for a scan and dropped afterwards."""
 
-from camdiag.wifi_check import ADVICE, _check, _log, _meas, _record, _ctx, wait_ms
+from camdiag import record
+from camdiag.record import meas as _meas
+from camdiag.wifi import wait_ms
+
+ADVICE = "Many networks share your channel: change the router's 2.4 GHz channel to %s."
+DIAGNOSIS = "the Wi-Fi channel is crowded"
 
 AUTH = ("open", "WEP", "WPA-PSK", "WPA2-PSK", "WPA/WPA2-PSK", "WPA2-Enterprise", "WPA3-PSK",
         "WPA2/WPA3-PSK", "WAPI-PSK", "OWE")
@@ -126,8 +131,9 @@ def scan_checks(summary, lim, configured):
     own = summary.get("own")
     meas = [_meas("networks", summary["count"], "")]
     if own is None:
-        checks.append(_check("wifi_scan", "warn" if configured else "pass", meas,
-                             note="own network not seen in the scan" if configured else None))
+        checks.append(record.check("wifi_scan", "warn" if configured else "pass", meas,
+                                   note="own network not seen in the scan" if configured
+                                   else None))
         return checks, faults
     score = summary["congestion"]
     meas += [_meas("channel", own["channel"], ""),
@@ -135,20 +141,23 @@ def scan_checks(summary, lim, configured):
              _meas("same_ssid_nodes", len(summary["same_ssid"]), "")]
     if summary["congested"]:
         best = summary["suggested_channel"] if summary["move"] else "1, 6 or 11"
-        checks.append(_check("wifi_channel", "fail", meas, "wifi_congested",
-                             ADVICE["wifi_congested"] % best))
+        checks.append(record.check("wifi_channel", "fail", meas, "wifi_congested", DIAGNOSIS,
+                                   ADVICE % best))
         faults.append("wifi_congested")
     else:
-        checks.append(_check("wifi_channel", "pass", meas))
+        checks.append(record.check("wifi_channel", "pass", meas))
     return checks, faults
 
 
 def service_scan(log=False):
-    prof, wlan, ssid = _ctx()
+    from camdiag import hw, store
+
+    prof = store.profile_or_raise()
+    wlan = hw.wlan()
+    ssid = store.wifi_ssid()
     lim = prof["wifi"]
     summary = summarize(scan_raw(wlan), ssid, lim["congestion_max"])
     summary["ssid"] = ssid
     checks, faults = scan_checks(summary, lim, bool(ssid))
-    rec = _record("scan", prof, checks, faults, {"scan": summary})
-    _log(rec, log)
-    return rec
+    return record.finish("scan", prof, checks, faults, ["wifi_congested"], {"scan": summary},
+                         log)

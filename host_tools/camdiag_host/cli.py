@@ -281,11 +281,141 @@ def cmd_button(args) -> int:
     return 0
 
 
+def _print_record(args, rec: dict, extra: str = "") -> int:
+    from .report import exit_code, format_record, use_color
+
+    if args.json:
+        print(json.dumps(rec, indent=2))
+    else:
+        print(format_record(rec, color=use_color()))
+        if extra:
+            print(extra)
+    return exit_code(rec)
+
+
+def cmd_rssi(args) -> int:
+    from . import wifi_view
+
+    with _link(args) as link:
+        if args.watch:
+            return wifi_view.watch(link, args.seconds, args.json)
+        if args.history:
+            h = link.call("rssi_history", timeout=args.timeout)
+            _out(args, wifi_view.format_history(h), h)
+            return 0
+        call = {"log": not args.no_log}
+        if args.seconds:
+            call["seconds"] = int(args.seconds)
+        rec = link.call("rssi", call, timeout=args.timeout + (args.seconds or 0))
+    w = rec["wifi"]
+    extra = ""
+    if w.get("rssi_mean") is not None:
+        extra = (f"signal {w['rssi_mean']} dBm ({w['quality']}), {w['percent']}% "
+                 f"{wifi_view.bar(w['bars'])}")
+    return _print_record(args, rec, extra)
+
+
+def cmd_scan(args) -> int:
+    from . import wifi_view
+
+    with _link(args) as link:
+        rec = link.call("scan", {"log": not args.no_log}, timeout=args.timeout)
+    return _print_record(args, rec, wifi_view.format_scan(rec))
+
+
+def _server_for(args, link):
+    """(host, port, server or None): --server, else a netserver started here on the address
+    the board can reach (its Wi-Fi route back to this machine)."""
+    from .netserver import DEFAULT_PORT, NetServer, local_address_towards
+
+    if args.server:
+        host, _, port = args.server.rpartition(":")
+        if not host:
+            host, port = args.server, str(DEFAULT_PORT)
+        try:
+            return host, int(port), None
+        except ValueError:
+            raise CamdiagError(f"--server {args.server}: expected HOST:PORT") from None
+    ip = link.call("ifconfig", timeout=args.timeout)["ip"]
+    if ip in ("0.0.0.0", ""):
+        return "0.0.0.0", 0, None  # not connected: the board says so itself
+    server = NetServer.scenario(args.scenario or "good", port=0).start()
+    return local_address_towards(ip), server.port, server
+
+
+def cmd_netcheck(args) -> int:
+    with _link(args) as link:
+        host, port, server = _server_for(args, link)
+        try:
+            if not args.json and server is not None:
+                print(f"netserver on {host}:{port} (scenario {args.scenario or 'good'})",
+                      flush=True)
+            rec = link.call("netcheck", {"host": host, "port": port, "log": not args.no_log},
+                            timeout=args.timeout)
+        finally:
+            if server is not None:
+                server.stop()
+    net = rec.get("net", {})
+    extra = ""
+    if "upload_mbps" in net or "rtt_mean_ms" in net:
+        extra = (f"talk path to {net['server']}: upload {net.get('upload_mbps', '-')} Mbit/s, "
+                 f"RTT {net.get('rtt_mean_ms', '-')} ms, jitter {net.get('jitter_ms', '-')} "
+                 f"ms, loss {net.get('loss_pct', '-')} %")
+    return _print_record(args, rec, extra)
+
+
+def cmd_netserver(args) -> int:
+    from .netserver import SCENARIOS, NetServer
+
+    kw = dict(SCENARIOS[args.scenario])
+    for key in ("throttle_mbps", "drop_pct", "delay_ms", "jitter_ms"):
+        v = getattr(args, key)
+        if v is not None:
+            kw[key] = v
+    srv = NetServer(bind=args.bind, port=args.listen, seed=args.seed,
+                    log=lambda m: print(f"{time.strftime('%H:%M:%S')}  {m}", flush=True), **kw)
+    srv.start()
+    shown = ", ".join(f"{k} {v}" for k, v in kw.items()) or "no impairment"
+    print(f"camdiag netserver on {args.bind}:{srv.port} (TCP upload + UDP echo; {shown}); "
+          f"Ctrl-C to stop", flush=True)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    try:
+        while not stop:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+    return 0
+
+
+def cmd_wifi_setup(args) -> int:
+    from .deploy import reboot_into_app
+
+    password = os.environ.get("CAMDIAG_WIFI_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise CamdiagError("no password: set CAMDIAG_WIFI_PASSWORD or run on a terminal "
+                               "to be asked (a password on the command line would stay in "
+                               "the shell history)")
+        import getpass
+
+        password = getpass.getpass(f"Wi-Fi password for {args.ssid}: ")
+    with _link(args) as link:
+        res = link.call("set_config", {"ssid": args.ssid, "password": password},
+                        timeout=args.timeout)
+        reboot_into_app(link)
+    _out(args, f"Wi-Fi set to '{res['ssid']}' (password stored on the board); rebooted to "
+               f"connect", res)
+    return 0
+
+
 def cmd_sim(args) -> int:
     from .simboard import HEAP_KB, VirtualBoard
 
     opts = {}
-    for key in ("fault", "seed", "snr", "rssi"):
+    for key in ("fault", "seed", "snr", "rssi", "scan", "ssid"):
         v = getattr(args, key)
         if v is not None:
             opts[key] = str(v)
@@ -351,6 +481,20 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
     "button": (cmd_button, "the reset button: its status, or --watch to follow its events "
                "live without interrupting the app",
                "camdiag button --port /dev/ttyACM0 --watch"),
+    "rssi": (cmd_rssi, "Wi-Fi signal over a window: dBm min/mean/max/stdev, percent, bars, "
+             "verdict and fix; --watch for a live bar, --history for the last 24 h",
+             "camdiag rssi --port /dev/ttyACM0 --watch"),
+    "scan": (cmd_scan, "Wi-Fi scan: networks by strength, channel congestion, a better channel",
+             "camdiag scan --port 'sim://?ssid=lab&scan=crowded'"),
+    "netcheck": (cmd_netcheck, "talk-path check: upload Mbit/s (TCP), RTT, jitter and loss "
+                 "(UDP echo) against a netserver started here (or --server)",
+                 "camdiag netcheck --port /dev/ttyACM0"),
+    "netserver": (cmd_netserver, "the far end of netcheck: TCP upload sink + UDP echo, with "
+                  "optional impairments",
+                  "camdiag netserver --listen 5201 --scenario lossy"),
+    "wifi-setup": (cmd_wifi_setup, "store Wi-Fi credentials on the board and reboot to connect "
+                   "(password asked, or $CAMDIAG_WIFI_PASSWORD)",
+                   "camdiag wifi-setup --port /dev/ttyACM0 --ssid HomeNet"),
     "analyze": (cmd_analyze, "run the self-test analysis on a WAV recording "
                 "(16/32-bit PCM, mono/stereo)",
                 "camdiag analyze rec.wav --board esp32s3-devkit --json"),
@@ -371,6 +515,20 @@ def build_parser() -> argparse.ArgumentParser:
                            epilog=f"example:\n  {example}",
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.set_defaults(func=func)
+        if name == "netserver":
+            from .netserver import DEFAULT_PORT, SCENARIOS
+
+            p.add_argument("--bind", default="0.0.0.0", help="address (default all)")
+            p.add_argument("--listen", type=int, default=DEFAULT_PORT,
+                           help=f"TCP and UDP port (default {DEFAULT_PORT})")
+            p.add_argument("--scenario", default="good", choices=list(SCENARIOS),
+                           help="a preset impairment (default good)")
+            p.add_argument("--throttle-mbps", type=float, help="read uploads at most this fast")
+            p.add_argument("--drop-pct", type=float, help="drop this share of echoes")
+            p.add_argument("--delay-ms", type=float, help="delay every echo")
+            p.add_argument("--jitter-ms", type=float, help="add 0..N ms random delay")
+            p.add_argument("--seed", type=int, default=1, help="random seed")
+            continue
         if name in ("ports", "stimulus"):
             if name == "ports":
                 _add_json(p)
@@ -387,7 +545,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--fault", help="inject faults, comma separated (see README)")
             p.add_argument("--seed", type=int, help="random seed for repeatable runs")
             p.add_argument("--snr", type=float, help="room noise: SNR in dB (default 40)")
-            p.add_argument("--rssi", help="radio scenario (see README)")
+            p.add_argument("--rssi", help="radio scenario or a level in dBm (see README)")
+            p.add_argument("--scan", help="scan table: clean or crowded")
+            p.add_argument("--ssid", help="provision this Wi-Fi network (a fresh flash image)")
             p.add_argument("--fast", action="store_true",
                            help="run audio faster than real time")
         else:
@@ -400,9 +560,23 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
         if name == "log":
             p.add_argument("--last", type=int, default=0, help="only the last N records")
-        if name == "selftest":
+        if name in ("selftest", "rssi", "scan", "netcheck"):
             p.add_argument("--no-log", action="store_true",
                            help="do not append the result to the board's log")
+        if name == "rssi":
+            p.add_argument("--seconds", type=float,
+                           help="window length (default: board.json wifi.rssi_window_s); "
+                                "with --watch: stop after N seconds")
+            p.add_argument("--watch", action="store_true",
+                           help="a live reading each second until Ctrl-C")
+            p.add_argument("--history", action="store_true",
+                           help="the RSSI history the app keeps (24 h)")
+        if name == "netcheck":
+            p.add_argument("--server", help="HOST:PORT of a running `camdiag netserver`")
+            p.add_argument("--scenario", help="impairment of the netserver started here "
+                           "(good, slow_upload, lossy, laggy, jittery)")
+        if name == "wifi-setup":
+            p.add_argument("--ssid", required=True, help="network name")
         if name == "button":
             p.add_argument("--watch", action="store_true", help="stream events until Ctrl-C")
             p.add_argument("--seconds", type=float, help="with --watch: stop after N seconds")

@@ -45,7 +45,8 @@ def _value(m: dict) -> str:
 def format_record(rec: dict, color: bool = False) -> str:
     dev = rec.get("device", {})
     lines = []
-    title = {"selftest": "loopback self-test"}.get(rec.get("kind"), rec.get("kind", "test"))
+    title = {"selftest": "loopback self-test", "wifi": "Wi-Fi signal", "scan": "Wi-Fi scan",
+             "netcheck": "talk-path check"}.get(rec.get("kind"), rec.get("kind", "test"))
     who = dev.get("board") or "?"
     if dev.get("unique_id"):
         who += f" ({dev['unique_id']})"

@@ -51,8 +51,9 @@ EXIT_SOFT_RAW = 11
 EXIT_HARD_RESET = 12
 EXIT_WDT = 13
 
-SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "scan", "board", "realtime", "uid", "mic_slot",
-               "button_held_ms")
+SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "scan", "ssid", "password", "board", "realtime",
+               "uid", "mic_slot", "button_held_ms")
+SIM_PASSWORD = "sim-wifi-password-0815"  # the default of ?ssid=NAME (no password given)
 # boards/sim/sim_network.py: radio scenarios (or a steady level in dBm) and scan tables
 RADIO_SCENARIOS = ("steady_good", "fair", "weak", "walk_away", "obstacle", "interference",
                    "flapping", "no_ap", "wrong_password")
@@ -105,13 +106,16 @@ def parse_sim_url(url: str) -> dict:
     return opts
 
 
-def make_flash_image(path: Path, board: str, blocks: int = FLASH_BLOCKS) -> None:
+def make_flash_image(path: Path, board: str, blocks: int = FLASH_BLOCKS,
+                     config: dict | None = None) -> None:
     """A fresh LittleFS2 image with the current firmware and board profile, as a factory
-    would program it. Built by the unix port itself (boards/sim/mkimage.py), and cached
-    under build/ by the hash of everything that goes into it."""
+    would program it (config: a /config.json provisioned with it, e.g. Wi-Fi). Built by the
+    unix port itself (boards/sim/mkimage.py), cached under build/ by the hash of everything
+    that goes into it."""
     import hashlib
 
-    h = hashlib.sha256()
+    extra = json.dumps(config, sort_keys=True) if config else ""
+    h = hashlib.sha256(extra.encode())
     for src in sorted((ROOT / "firmware").rglob("*.py")) + [
         BOARDS_DIR / "sim" / "mkimage.py", (BOARDS_DIR / board / "board.json")
     ]:
@@ -122,15 +126,17 @@ def make_flash_image(path: Path, board: str, blocks: int = FLASH_BLOCKS) -> None
     if not cache.exists():
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        _build_flash_image(tmp, board, blocks)
+        _build_flash_image(tmp, board, blocks, extra)
         os.replace(tmp, cache)  # atomic: parallel test workers may race to build it
     shutil.copyfile(cache, path)
 
 
-def _build_flash_image(path: Path, board: str, blocks: int) -> None:
+def _build_flash_image(path: Path, board: str, blocks: int, config: str = "") -> None:
     files = build.firmware_files(board)
     with tempfile.TemporaryDirectory(prefix="camdiag-stage-") as stage:
         build.write_staging(files, Path(stage))
+        if config:
+            (Path(stage) / "config.json").write_text(config)
         res = subprocess.run(
             [micropython_binary(), str(BOARDS_DIR / "sim" / "mkimage.py"), str(path),
              str(blocks), stage],
@@ -180,7 +186,13 @@ class VirtualBoard:
     def start(self) -> "VirtualBoard":
         self.mp = micropython_binary()
         if not self.flash.exists():
-            make_flash_image(self.flash, self.board, self.flash_blocks)
+            config = None
+            ssid = self.options.pop("ssid", None)  # provisioned at the factory, not options
+            password = self.options.pop("password", None)
+            if ssid:
+                config = {"wifi": {"ssid": ssid, "password": password or SIM_PASSWORD},
+                          "name": ""}
+            make_flash_image(self.flash, self.board, self.flash_blocks, config)
         self._master, self._slave = pty.openpty()
         tty.setraw(self._slave)  # fully raw: no echo, no \n -> \r\n on either side
         os.set_blocking(self._master, False)
@@ -281,10 +293,13 @@ class VirtualBoard:
         """The board loses power at its N-th flash block write from now."""
         self.inject("powercut", after=writes)
 
-    def set_radio(self, rssi: str | None = None, scan: str | None = None) -> None:
-        """Change the radio scenario / scan table now; it also holds after a reset."""
+    def set_radio(self, rssi: str | None = None, scan: str | None = None,
+                  elapsed_s: float = 0.0) -> None:
+        """Change the radio scenario / scan table now (elapsed_s: as if the scenario had
+        started that long ago, e.g. a walk_away already at its end); it holds after a
+        reset."""
         check_radio(rssi, scan)
-        t0 = time.time()
+        t0 = time.time() - elapsed_s
         for key, value in (("rssi", rssi), ("scan", scan)):
             if value is not None:
                 self.options[key] = value

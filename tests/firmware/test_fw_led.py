@@ -47,24 +47,3 @@ def test_red_pattern_on_a_one_led_board_uses_that_led():
 def test_wifi_bars_blink_the_count():
     for bars in range(0, 5):
         assert edges("wifi_bars", 1000 + bars * 250, bars=bars) == bars
-
-
-def test_wifi_percent_and_bars():
-    from camdiag import wifi
-
-    assert [wifi.percent(d) for d in (-110, -100, -75, -50, -30)] == [0, 0, 50, 100, 100]
-    assert [wifi.bars(d) for d in (-45, -50, -51, -65, -66, -85, -86, -95)] == \
-        [4, 4, 3, 3, 2, 2, 1, 1]
-
-    class NotConnected:
-        def isconnected(self):
-            return False
-
-    class Raises:
-        def isconnected(self):
-            return True
-
-        def status(self, what):
-            raise OSError("STA is not connected")
-
-    assert wifi.link_bars(NotConnected()) == 0 and wifi.link_bars(Raises()) == 0

@@ -1,0 +1,177 @@
+"""Wi-Fi end to end on the virtual board: every radio scenario, the scan tables, the
+talk-path check against a real netserver over loopback, the app's history, and the CLI."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from camdiag_host.link import DeviceLink
+from camdiag_host.netserver import NetServer
+from camdiag_host.simboard import VirtualBoard
+
+pytestmark = pytest.mark.sim
+CAMDIAG = [sys.executable, "-m", "camdiag_host.cli"]
+
+
+@pytest.fixture(scope="module")
+def vb():
+    board = VirtualBoard(options={"ssid": "lab", "realtime": "0"})
+    with board:
+        assert board.wait_ready(15)
+        time.sleep(1.0)  # the app has connected
+        yield board
+
+
+@pytest.fixture
+def radio(vb):
+    yield vb
+    vb.set_radio("steady_good", "clean")
+
+
+def call(vb, name, args=None, timeout=60):
+    with DeviceLink(vb.port) as link:
+        return link.call(name, args, timeout=timeout)
+
+
+def check(rec, name):
+    return [c for c in rec["checks"] if c["name"] == name][0]
+
+
+# scenario, started how long ago, window s, outcome, verdict
+SCENARIOS = [
+    ("steady_good", 0, 2, "pass", "healthy"),
+    ("fair", 0, 2, "warn", "healthy"),
+    ("weak", 0, 2, "fail", "wifi_weak"),
+    ("walk_away", 0, 4, "warn", "healthy"),  # still fair, but falling fast
+    ("walk_away", 30, 2, "fail", "wifi_weak"),  # walked all the way to -85 dBm
+    ("obstacle", 2, 5, "fail", "wifi_unstable"),  # the step happens inside the window
+    ("obstacle", 10, 2, "fail", "wifi_weak"),  # and stays
+    ("interference", 0, 4, "fail", "wifi_unstable"),
+    ("flapping", 0, 5, "fail", "wifi_unstable"),
+    ("no_ap", 0, 1, "fail", "wifi_down"),
+    ("wrong_password", 0, 1, "fail", "wifi_down"),
+]
+
+
+@pytest.mark.parametrize("scenario,elapsed,seconds,outcome,verdict", SCENARIOS,
+                         ids=[f"{s[0]}+{s[1]}s" for s in SCENARIOS])
+def test_radio_scenario_verdict(radio, scenario, elapsed, seconds, outcome, verdict):
+    radio.set_radio(scenario, elapsed_s=elapsed)
+    rec = call(radio, "rssi", {"seconds": seconds, "log": False})
+    assert (rec["outcome"], rec["verdict"]) == (outcome, verdict), rec
+    w = rec["wifi"]
+    if verdict == "wifi_down":
+        assert w["samples"] == 0 and rec["advice"]
+        want = {"no_ap": ("no AP found (201)", "2.4 GHz"),
+                "wrong_password": ("wrong password", "password")}[scenario]
+        assert check(rec, "wifi_link")["measurements"][1]["value"].startswith(want[0])
+        assert want[1] in rec["advice"]
+        return
+    assert -100 <= w["rssi_min"] <= w["rssi_mean"] <= w["rssi_max"] <= -20
+    assert w["percent"] == max(0, min(100, 2 * (round(w["rssi_mean"]) + 100)))
+    if scenario == "walk_away" and not elapsed:
+        assert "falling" in check(rec, "wifi_signal")["note"]
+    if scenario == "obstacle" and elapsed == 2:
+        assert w["rssi_max"] >= -56 and w["rssi_min"] <= -77
+    if scenario == "flapping":
+        assert w["lost_samples"] > 0
+    if verdict != "healthy":
+        assert rec["advice"] and rec["diagnosis"]
+
+
+@pytest.mark.parametrize("table,outcome", [("clean", "pass"), ("crowded", "fail")])
+def test_scan_tables(radio, table, outcome):
+    radio.set_radio(scan=table)
+    rec = call(radio, "scan", {"log": False})
+    s = rec["scan"]
+    assert rec["outcome"] == outcome
+    assert s["own"]["ssid"] == "lab" and s["own"]["channel"] == 6
+    assert [a["rssi"] for a in s["aps"]] == sorted((a["rssi"] for a in s["aps"]), reverse=True)
+    if table == "crowded":
+        assert rec["verdict"] == "wifi_congested" and "channel to 1" in rec["advice"]
+        assert [a["channel"] for a in s["same_ssid"]] == [11]  # the mesh node
+    else:
+        assert s["congestion"] == 0 and s["same_ssid"] == []
+
+
+NET = [("good", "pass", "healthy"), ("slow_upload", "fail", "net_slow_upload"),
+       ("lossy", "fail", "net_lossy"), ("laggy", "fail", "net_high_rtt"),
+       ("jittery", "fail", "net_jitter")]
+
+
+@pytest.mark.parametrize("scenario,outcome,verdict", NET, ids=[n[0] for n in NET])
+def test_talk_path_verdicts_over_loopback(vb, scenario, outcome, verdict):
+    with NetServer.scenario(scenario, bind="127.0.0.1", port=0) as srv:
+        rec = call(vb, "netcheck", {"host": "127.0.0.1", "port": srv.port, "log": False})
+    assert (rec["outcome"], rec["verdict"]) == (outcome, verdict), rec
+    net = rec["net"]
+    if scenario == "slow_upload":
+        assert 0.8 <= net["upload_mbps"] <= 1.2  # the server read at 1 Mbit/s
+    if scenario == "laggy":
+        assert net["rtt_mean_ms"] >= 150
+    if scenario == "lossy":
+        assert 1 < net["loss_pct"] < 40
+    assert srv.stats["uploads"] == 1
+
+
+def test_netcheck_without_a_server_is_an_error_not_a_fault(vb):
+    rec = call(vb, "netcheck", {"host": "127.0.0.1", "port": 9, "log": False})
+    assert rec["outcome"] == "error" and rec["faults"] == []
+    assert "netserver" in rec["diagnosis"]
+
+
+def test_scan_keeps_the_button_and_leds_running(radio):
+    """The 2.4 s scan runs in a thread; the app's loop keeps ticking, so a click during
+    the scan is acted on."""
+    with DeviceLink(radio.port) as link:
+        out, _ = link.exec_raw("import camdiag.app as a\nprint(a.STATE['ticks'])")
+        before = int(out)
+        timer = threading.Timer(0.8, radio.press, args=(120,))
+        timer.start()
+        t = time.monotonic()
+        rec = link.call("scan", {"log": False})
+        took = time.monotonic() - t
+        out, _ = link.exec_raw("import camdiag.app as a\nprint(a.STATE['ticks'])")
+        st = link.call("button_status")
+    assert rec["scan"]["count"] >= 3 and took >= 2.0
+    assert int(out) - before >= 40  # 20 ms ticks went on through the scan
+    assert "click" in st["recent_actions"]
+
+
+def test_history_and_reconnects_in_the_app(radio):
+    radio.set_radio("flapping")
+    time.sleep(11)  # the app runs: two down phases, history periods of 2 s (sim board.json)
+    h = call(radio, "rssi_history")
+    assert h["running"] and h["capacity"] == 2880 and h["period_s"] == 2
+    assert h["count"] >= 4
+    recent = h["values"][-5:]  # 10 s of flapping (earlier periods hold other scenarios)
+    assert None in recent and all(v is None or -75 <= v <= -60 for v in recent)
+    assert h["link"]["reconnects"] >= 1 and h["link"]["last_reason"] == 200
+
+
+def test_selftest_includes_the_wifi_checks(radio):
+    radio.set_radio("weak")
+    rec = call(radio, "selftest", {"log": False})
+    names = [c["name"] for c in rec["checks"]]
+    assert "wifi_link" in names and "wifi_signal" in names
+    assert names.index("wifi_link") > 0  # after the audio checks
+    assert rec["verdict"] == "wifi_weak" and rec["wifi"]["rssi_mean"] < -75
+
+
+def test_cli_rssi_watch_history_and_scan_json(radio):
+    res = subprocess.run(CAMDIAG + ["rssi", "--port", radio.port, "--watch", "--seconds", "3"],
+                         capture_output=True, text=True, timeout=60)
+    lines = [ln for ln in res.stdout.splitlines() if "dBm" in ln]
+    assert res.returncode == 0 and len(lines) >= 2, res.stdout + res.stderr
+    res = subprocess.run(CAMDIAG + ["rssi", "--port", radio.port, "--history"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and "RSSI history" in res.stdout, res.stdout + res.stderr
+    radio.set_radio(scan="crowded")
+    res = subprocess.run(CAMDIAG + ["scan", "--port", radio.port, "--json", "--no-log"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1, res.stderr
+    assert json.loads(res.stdout)["verdict"] == "wifi_congested"
