@@ -5,7 +5,15 @@ STAMP   := $(VENV)/.camdiag-installed
 PORT    ?= sim://
 BOARD   ?=
 RIG     ?= sim
+RIG_PORT ?=
 WORKERS ?= 2
+# Virtual boards: WORKERS xdist workers, each with its own boards. Real boards (PORT="a b"):
+# one worker per board, every test on every board (--dist loadgroup).
+ifeq ($(findstring sim://,$(PORT)),sim://)
+HIL_PAR := -n $(WORKERS)
+else
+HIL_PAR := -n $(words $(PORT)) --dist loadgroup
+endif
 ifdef MICROPYTHON
 export MICROPYTHON
 endif
@@ -32,7 +40,9 @@ unit: setup
 	$(PY) -m pytest -q tests
 
 hil: setup
-	$(PY) -m pytest -q hil_tests --port '$(PORT)' --rig $(RIG) $(if $(BOARD),--board $(BOARD)) -n $(WORKERS)
+	$(PY) -m pytest -q hil_tests $(foreach p,$(PORT),--port '$(p)') --rig $(RIG) \
+		$(if $(RIG_PORT),--rig-port $(RIG_PORT)) $(if $(BOARD),--board $(BOARD)) $(HIL_PAR) \
+		--junitxml=build/hil/junit.xml
 
 bench: setup
 	$(PY) -m camdiag_host.bench

@@ -1,6 +1,6 @@
-"""Button gestures end to end on the virtual board: the host presses the (simulated) button
-with exact timings; the pin IRQ, the state machine and the app's actions run as on a board.
-"""
+"""Button gestures end to end: the rig presses the button (exact timings on the virtual
+board, an operator or a DTR line on a bench); the pin IRQ, the state machine and the app's
+actions run as on a camera, and the app's event lines on the console say what happened."""
 
 import json
 import subprocess
@@ -9,111 +9,96 @@ import time
 
 import pytest
 
-from camdiag_host.link import DeviceLink
-from camdiag_host.simboard import VirtualBoard
-
-pytestmark = pytest.mark.sim
 CAMDIAG = [sys.executable, "-m", "camdiag_host.cli"]
 PASSWORD = "hunter2-but-longer-0815"
 
 
-def events(vb):
-    out = []
-    for line in vb.log_path.read_bytes().decode(errors="replace").splitlines():
-        if line.startswith("#camdiag-event# "):
-            out.append(json.loads(line.split(" ", 1)[1])["event"])
-    return out
-
-
-def wait_for(pred, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-@pytest.fixture
-def vb():
-    board = VirtualBoard(options={"realtime": "0"})
-    with board:
-        assert board.wait_ready(15)
-        time.sleep(1.0)  # main.py is in its loop
-        yield board
-
-
-def test_click_and_double_click(vb):
-    vb.press(120)
-    assert wait_for(lambda: "click" in events(vb))
-    vb.press(120)
-    time.sleep(0.25)
-    vb.press(120)
-    assert wait_for(lambda: "double_click" in events(vb))
+@pytest.mark.rig("press_button")
+def test_click_and_double_click(dut, rig):
+    dut.console()
+    rig.press_button(120)
+    assert dut.expect_event("click")[-1] == "click"
+    rig.press_button(120, count=2, gap_ms=250)
+    seen = dut.expect_event("double_click")
+    assert "click" not in seen  # two quick presses are one double click, not two clicks
     # a double click runs the self-test: its verdict is announced and it lands in the log
-    assert wait_for(lambda: "selftest_pass:healthy" in events(vb))
-    with DeviceLink(vb.port) as link:
-        records = link.call("log")["records"]
-    assert records[-1]["kind"] == "selftest" and records[-1]["verdict"] == "healthy"
+    dut.expect_event("selftest_pass", timeout=30)
+    rec = dut.call("log")["records"][-1]
+    assert (rec["kind"], rec["verdict"], rec["trigger"]) == ("selftest", "healthy", "button")
 
 
-def test_long_hold_reboots_on_release(vb):
-    vb.press(3500)
-    assert wait_for(lambda: 12 in vb.exits, timeout=15)  # machine.reset()
-    assert "reboot_cue" in events(vb) and "reboot" in events(vb)
-    assert vb.wait_ready(15)
-    with DeviceLink(vb.port) as link:
-        assert link.call("info")["reset_cause"] == "hard_reset"
+@pytest.mark.rig("press_button")
+def test_long_hold_reboots_on_release(dut, rig):
+    dut.console()
+    rig.press_button(3500)
+    seen = dut.expect_event("reboot", timeout=15)
+    assert "reboot_cue" in seen
+    dut.close_console()
+    time.sleep(1)
+    dut.wait_app(timeout=30)
+    assert dut.call("info")["reset_cause"] == "hard_reset"
 
 
-def test_hold_ten_seconds_factory_resets_on_release(vb):
-    with DeviceLink(vb.port) as link:
-        link.call("set_config", {"ssid": "HomeNet", "password": PASSWORD})
-        link.call("selftest", {"log": True})
-    assert PASSWORD.encode() in vb.flash.read_bytes()
-    vb.press(10500)
-    assert wait_for(lambda: 12 in vb.exits, timeout=30)
-    ev = events(vb)
-    assert ev.index("factory_reset_armed") < ev.index("factory_reset")
-    assert vb.wait_ready(15)
-    with DeviceLink(vb.port) as link:
-        out, _ = link.exec_raw("print(open('/config.json').read())")
-        assert json.loads(out)["wifi"] == {"ssid": "", "password": ""}
-        kept = link.call("log")["records"]
-        assert [r["kind"] for r in kept] == ["selftest"]  # the diagnostics log is kept
-    assert PASSWORD.encode() not in vb.flash.read_bytes()
+@pytest.mark.rig("press_button")
+def test_hold_ten_seconds_factory_resets_on_release(dut, rig):
+    dut.call("set_config", {"ssid": "HomeNet", "password": PASSWORD})
+    dut.call("selftest", {"log": True})
+    if dut.sim:
+        assert PASSWORD.encode() in dut.sim.flash.read_bytes()
+    dut.console()
+    rig.press_button(10500)
+    seen = dut.expect_event("factory_reset", timeout=30)
+    assert seen.index("factory_reset_armed") < seen.index("factory_reset")
+    dut.close_console()
+    time.sleep(1)
+    dut.wait_app(timeout=30)
+    cfg = json.loads(dut.exec("print(open('/config.json').read())"))
+    assert cfg["wifi"] == {"ssid": "", "password": ""}
+    kinds = [r["kind"] for r in dut.call("log")["records"]]
+    assert "selftest" in kinds  # the diagnostics log is kept
+    if dut.sim:
+        assert PASSWORD.encode() not in dut.sim.flash.read_bytes()
 
 
-def test_held_at_boot_is_safe_mode():
-    with VirtualBoard(options={"realtime": "0", "button_held_ms": "3000"}) as board:
-        assert board.wait_ready(15)
-        time.sleep(0.5)
-        with DeviceLink(board.port) as link:
-            assert link.call("boot_state")["safe_mode"] is True
-            out, _ = link.exec_raw("import sys\nprint('camdiag.app' in sys.modules)")
-            assert out.strip() == b"False"  # the application was skipped
-        assert b"safe mode (button held at boot)" in board.log_path.read_bytes()
+@pytest.mark.rig("hold_at_boot", "power_cycle")
+def test_held_at_boot_is_safe_mode(dut, rig):
+    rig.hold_at_boot()
+    time.sleep(0.5)
+    assert dut.call("boot_state")["safe_mode"] is True
+    assert dut.exec("import sys\nprint('camdiag.app' in sys.modules)").strip() == "False"
+    if dut.sim:
+        assert b"safe mode (button held at boot)" in dut.log_path.read_bytes()
+    rig.power_cycle()  # and a normal power-on brings the application back
 
 
-def test_button_watch_streams_events_without_stopping_the_app(vb):
-    proc = subprocess.Popen(CAMDIAG + ["button", "--port", vb.port, "--watch", "--json",
+@pytest.mark.rig("press_button")
+def test_button_watch_streams_events_without_stopping_the_app(dut, rig):
+    dut.close_console()
+    proc = subprocess.Popen(CAMDIAG + ["button", "--port", dut.port, "--watch", "--json",
                                        "--seconds", "4"], stdout=subprocess.PIPE, text=True)
     time.sleep(1.0)
-    vb.press(120)
+    rig.press_button(120)
     out, _ = proc.communicate(timeout=30)
     names = [json.loads(line)["event"] for line in out.splitlines() if line.strip()]
     assert names == ["press", "release", "click"], out
 
 
-def test_click_shows_verdict_then_wifi_bars(vb):
-    with DeviceLink(vb.port) as link:
-        link.exec_raw("import network\nw = network.WLAN(network.STA_IF)\nw.active(True)\n"
-                      "w.connect('HomeNet', 'secret-pass')")
-    vb.press(120)
-    assert wait_for(lambda: "click" in events(vb))
-    time.sleep(2.5)  # the verdict shows for 2 s, then the bars
-    with DeviceLink(vb.port) as link:
-        st = link.call("button_status")
-        out, _ = link.exec_raw("import camdiag.app as a\nprint(a.STATE['bars'])")
-    assert st["led_pattern"] == "wifi_bars"
-    assert int(out) == 3  # the virtual AP answers at -55 dBm: 3 bars
+@pytest.mark.rig("press_button")
+def test_click_shows_verdict_then_wifi_bars(dut, rig):
+    dut.call("set_config", {"ssid": "HomeNet", "password": PASSWORD})
+    dut.reboot()
+    dut.wait_app()
+    time.sleep(1.5)  # connected, and the app's 1 s link poll has seen it
+    try:
+        dut.console()
+        rig.press_button(120)
+        dut.expect_event("click")
+        time.sleep(2.5)  # the verdict shows for 2 s, then the bars
+        st = dut.call("button_status")
+        bars = int(dut.exec("import camdiag.app as a\nprint(a.STATE['bars'])"))
+        reading = dut.call("rssi_read")
+        assert st["led_pattern"] == "wifi_bars"
+        assert bars == reading["bars"] >= 1
+    finally:
+        dut.call("set_config", {"ssid": "", "password": ""})
+        dut.reboot()

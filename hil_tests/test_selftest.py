@@ -68,12 +68,12 @@ def test_healthy_reports_no_fault(seed, snr):
     assert rec["plan"]["audio_ms"] <= 1000
 
 
-def test_selftest_command_report_log_and_exit_codes(board):
-    res = subprocess.run(CAMDIAG + ["selftest", "--port", board.port], capture_output=True,
+def test_selftest_command_report_log_and_exit_codes(dut):
+    res = subprocess.run(CAMDIAG + ["selftest", "--port", dut.port], capture_output=True,
                          text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "VERDICT: PASS" in res.stdout and "snr" in res.stdout
-    res = subprocess.run(CAMDIAG + ["log", "--port", board.port, "--json", "--last", "1"],
+    res = subprocess.run(CAMDIAG + ["log", "--port", dut.port, "--json", "--last", "1"],
                          capture_output=True, text=True, timeout=60)
     rec = json.loads(res.stdout)["records"][-1]
     assert rec["kind"] == "selftest" and rec["verdict"] == "healthy"
@@ -89,9 +89,9 @@ def test_failed_selftest_exits_1_with_fix():
     assert rec["verdict"] == "speaker_silent" and "speaker" in rec["advice"]
 
 
-def test_capture_then_analyze_gives_the_same_verdict(board, tmp_path):
+def test_capture_then_analyze_gives_the_same_verdict(dut, tmp_path):
     wav = tmp_path / "rec.wav"
-    res = subprocess.run(CAMDIAG + ["capture", "--port", board.port, "--out", str(wav)],
+    res = subprocess.run(CAMDIAG + ["capture", "--port", dut.port, "--out", str(wav)],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
     with wave.open(str(wav)) as w:
@@ -104,3 +104,21 @@ def test_capture_then_analyze_gives_the_same_verdict(board, tmp_path):
     assert rec["verdict"] == "healthy"
     levels = {c["name"]: c for c in rec["checks"]}
     assert levels["noise"]["outcome"] == "pass"
+
+
+@pytest.mark.rig("cut_speaker", "restore")
+def test_cut_speaker_is_named_then_restored(dut, rig):
+    rig.cut_speaker()
+    rec = dut.call("selftest", {"log": False})
+    assert (rec["outcome"], rec["verdict"]) == ("fail", "speaker_silent"), rec["faults"]
+    rig.restore()
+    assert dut.call("selftest", {"log": False})["verdict"] == "healthy"
+
+
+@pytest.mark.rig("cut_mic", "restore")
+def test_cut_mic_is_named_then_restored(dut, rig):
+    rig.cut_mic()
+    rec = dut.call("selftest", {"log": False})
+    assert (rec["outcome"], rec["verdict"]) == ("fail", "mic_dead"), rec["faults"]
+    rig.restore()
+    assert dut.call("selftest", {"log": False})["verdict"] == "healthy"

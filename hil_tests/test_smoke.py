@@ -2,6 +2,9 @@
 
 import subprocess
 import sys
+import time
+
+import pytest
 
 from camdiag import VERSION
 from camdiag_host.deploy import deploy, reboot_into_app
@@ -9,8 +12,8 @@ from camdiag_host.deploy import deploy, reboot_into_app
 MPREMOTE = [sys.executable, "-m", "mpremote"]
 
 
-def test_info_reports_identity_and_versions(board):
-    info = board.call("info")
+def test_info_reports_identity_and_versions(dut):
+    info = dut.call("info")
     assert info["camdiag"] == VERSION
     assert info["micropython"].count(".") == 2
     assert len(info["unique_id"]) == 12
@@ -21,9 +24,9 @@ def test_info_reports_identity_and_versions(board):
     assert info["problems"] == []
 
 
-def test_deploy_round_trip(board):
-    board_name = "sim" if board.sim else None
-    with board.link() as link:
+def test_deploy_round_trip(dut):
+    board_name = "sim" if dut.sim else None
+    with dut.link() as link:
         if board_name is None:
             from camdiag_host.deploy import device_board_name
             board_name = device_board_name(link)
@@ -31,7 +34,7 @@ def test_deploy_round_trip(board):
         reboot_into_app(link)
     assert first["changed"], "switching to .py sources must write files"
     assert any(p.endswith(".mpy") for p in first["removed"])
-    with board.link() as link:
+    with dut.link() as link:
         assert link.call("ping")["camdiag"]
         second = deploy(link, board_name, source=True, say=lambda s: None)
         assert second["changed"] == [] and second["removed"] == []
@@ -39,34 +42,33 @@ def test_deploy_round_trip(board):
         reboot_into_app(link)
     assert back["changed"] and all(p.endswith(".mpy") or not p.startswith("/lib")
                                    for p in back["changed"])
-    assert board.call("info")["problems"] == []
+    assert dut.call("info")["problems"] == []
 
 
-def test_soft_reset_and_mpremote_listing(board):
-    res = subprocess.run(MPREMOTE + ["connect", board.port, "soft-reset"],
+def test_soft_reset_and_mpremote_listing(dut):
+    res = subprocess.run(MPREMOTE + ["connect", dut.port, "soft-reset"],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
-    res = subprocess.run(MPREMOTE + ["connect", board.port, "fs", "ls", ":"],
+    res = subprocess.run(MPREMOTE + ["connect", dut.port, "fs", "ls", ":"],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     listing = res.stdout
     for name in ("boot.py", "main.py", "board.json", "lib/"):
         assert name in listing, listing
     # the board is back in its application and still answers
-    assert board.call("ping")["camdiag"]
+    assert dut.call("ping")["camdiag"]
 
 
-def test_long_silent_call_does_not_time_out(board):
+def test_long_silent_call_does_not_time_out(dut):
     # A call that prints nothing for 31 s (mpremote's own exec gives up after 10 s).
-    with board.link() as link:
+    with dut.link() as link:
         out, err = link.exec_raw("import time\ntime.sleep(31)\nprint('done')", timeout=45)
     assert out.strip() == b"done" and err == b""
 
 
-def test_missing_firmware_is_named(board):
-    if board.sim is None:
-        return  # would need a board without camdiag
-    with board.link() as link:
+@pytest.mark.sim  # needs a board without camdiag: the virtual one can lose it safely
+def test_missing_firmware_is_named(dut):
+    with dut.link() as link:
         link.exec_raw("import os\nos.rename('/lib/camdiag', '/lib/camdiag_off')\n")
         link.exec_raw("import sys\nfor m in list(sys.modules):\n if m.startswith('camdiag'):"
                       "\n  del sys.modules[m]\n")
@@ -83,24 +85,48 @@ def test_missing_firmware_is_named(board):
             reboot_into_app(link)  # leave the board as we found it: a fresh boot
 
 
-def _app_ticks(board):
-    with board.link() as link:
+@pytest.mark.rig("power_cycle")
+def test_power_on_runs_a_selftest_into_the_log(dut, rig):
+    before = dut.call("log")["records"]
+    rig.power_cycle()
+    dut.wait_app(timeout=60)
+    end = time.monotonic() + 30
+    while True:  # the power-on self-test runs as the app starts
+        records = dut.call("log")["records"]
+        if len(records) > len(before) or time.monotonic() > end:
+            break
+        time.sleep(1)
+    info = dut.call("info")
+    assert info["reset_cause"] == "power_on"
+    post = records[-1]
+    assert post["kind"] == "selftest" and post["trigger"] == "boot", post
+    assert post["verdict"] == "healthy" and post["uptime_s"] <= info["uptime_s"]
+
+
+def test_soft_reset_runs_no_selftest(dut):
+    n = len(dut.call("log")["records"])
+    dut.reboot()
+    dut.wait_app()
+    time.sleep(1)
+    assert len(dut.call("log")["records"]) == n  # a soft reset is a tool, not a power-on
+
+
+def _app_ticks(dut):
+    with dut.link() as link:
         out, err = link.exec_raw("import camdiag.app as a\nprint(a.STATE['ticks'])")
     assert not err, err
     return int(out)
 
 
-def test_board_returns_to_its_application_after_a_session(board):
-    import time
-
-    first = _app_ticks(board)
+def test_board_returns_to_its_application_after_a_session(dut):
+    first = _app_ticks(dut)
     time.sleep(1.0)
     # the app's 20 ms loop ran between the two sessions: the link resumed it
-    log = board.sim.log_path.read_bytes()[-800:] if board.sim else b""
-    assert _app_ticks(board) >= first + 20, log
+    log = dut.sim.log_path.read_bytes()[-800:] if dut.sim else b""
+    assert _app_ticks(dut) >= first + 20, log
 
 
-def test_mpremote_cp_exec_run(board, tmp_path):
+def test_mpremote_cp_exec_run(dut, tmp_path):
     src = tmp_path / "hello.txt"
     src.write_text("camdiag\n")
     script = tmp_path / "script.py"
@@ -115,7 +141,7 @@ def test_mpremote_cp_exec_run(board, tmp_path):
     ]
     outs = []
     for args in steps:
-        res = subprocess.run(MPREMOTE + ["connect", board.port, *args], capture_output=True,
+        res = subprocess.run(MPREMOTE + ["connect", dut.port, *args], capture_output=True,
                              text=True, timeout=60)
         assert res.returncode == 0, (args, res.stdout, res.stderr)
         outs.append(res.stdout)

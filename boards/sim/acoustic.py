@@ -191,17 +191,29 @@ class Air:
         self.tx_count = 0
         self.rx_count = 0
         self.t0 = None
-        self.dropout_at = []
-        if "dropouts" in self.faults:
-            # A CPU-starved RX DMA: every ~700 frames a run of samples is lost or repeated.
-            at = MIC_START_FRAMES + (seed * 131) % 700
-            k = 0
-            while at < 40000:
-                n = 9 + (seed + k) % 23
-                self.dropout_at.append((at, n if k % 2 == 0 else -n))
-                at += 650 + (seed * 17 + k * 53) % 120
-                k += 1
+        self.seed = seed
+        self.dropout_at = self._dropouts() if "dropouts" in self.faults else []
         self._setup(snr)
+
+    def _dropouts(self):
+        # A CPU-starved RX DMA: every ~700 frames a run of samples is lost or repeated.
+        seed = self.seed
+        out = []
+        at = MIC_START_FRAMES + (seed * 131) % 700
+        k = 0
+        while at < 40000:
+            n = 9 + (seed + k) % 23
+            out.append((at, n if k % 2 == 0 else -n))
+            at += 650 + (seed * 17 + k * 53) % 120
+            k += 1
+        return out
+
+    def set_faults(self, faults):
+        """Faults changed while the board runs (a rig cutting the speaker or mic wire): they
+        take effect at the next I2S start, as a wire cut between two self-tests would."""
+        self.faults = set(faults)
+        self.dropout_at = self._dropouts() if "dropouts" in self.faults else []
+        self._setup(6.0 if "noisy" in self.faults else self.snr)
 
     def set_rate(self, rate):
         self.rate = rate

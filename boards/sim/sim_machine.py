@@ -17,6 +17,14 @@ import acoustic  # noqa: E402  (the speaker/mic model is hardware: present from 
 _AIR = acoustic.Air(simctl.OPTS, int(simctl.OPTS.get("rate", 16000)))
 
 
+def _on_fault(msg):
+    # {"kind": "fault", "faults": ["speaker_silent", ...]}: [] restores a healthy path
+    _AIR.set_faults(msg.get("faults") or [])
+
+
+simctl.CONTROL.on("fault", _on_fault)
+
+
 def _air(rate):
     if rate != _AIR.rate:
         _AIR.set_rate(rate)

@@ -24,3 +24,12 @@ def unload(names):
         if short in pkg.__dict__:
             delattr(pkg, short)
     gc.collect()
+
+
+def unload_new(before):
+    """Unload every camdiag module loaded since `before` (a list of sys.modules names), except
+    the viper kernels: relocated native code is never freed, so reloading it would leak."""
+    import sys
+
+    unload([m for m in sys.modules if m.startswith("camdiag.") and m not in before
+            and m != "camdiag.kernels_viper"])

@@ -27,7 +27,7 @@ ACTIONS_KEPT = 8  # recent actions kept for `camdiag button` (bounded: the app r
 STATE = {"profile": None, "started": False, "pin": None, "leds": None,
          "machine": None, "active_low": True, "ticks": 0, "pattern": "setup",
          "pattern_at": 0, "base": "setup", "bars": 0, "verdict": None, "actions": [],
-         "buffers": None, "next": None, "busy": False, "in_tick": False,
+         "buffers": None, "next": None, "busy": False, "in_tick": False, "post": None,
          # Wi-Fi task: link polled every WIFI_POLL_MS; the history keeps the weakest
          # reading of each history period (0 = down at some poll)
          "wlan": None, "link": None, "history": None, "bars_tracker": None,
@@ -211,19 +211,7 @@ def _act(event):
     elif event == btn.DOUBLE_CLICK:
         show("selftest_running")
         _leds(time.ticks_ms())
-        import camdiag
-        from camdiag import selftest
-
-        try:
-            rec = selftest.service_selftest(log=True)
-            STATE["verdict"] = rec["verdict"]
-            _emit("selftest_" + rec["outcome"] + ":" + rec["verdict"], time.ticks_ms())
-            show("selftest_passed" if rec["outcome"] in ("pass", "warn") else "selftest_failed")
-        except Exception as e:  # a failing self-test must not stop the app
-            store.note("button self-test failed: %s" % e)
-            show("error")
-        selftest = None  # noqa: F841
-        camdiag.unload(("camdiag.selftest",))  # as after a host's self-test call
+        _selftest("button")
     elif event == btn.REBOOT_CUE:
         show("reboot_cue")
     elif event == btn.RESET_ARMED:
@@ -283,6 +271,48 @@ def _tick(now):
     _leds(now)
 
 
+POST_CAUSES = ("power_on", "hard_reset", "watchdog")
+
+
+def _post():
+    """Power-on self-test (audio only: Wi-Fi is still connecting), into the results log."""
+    prof = STATE["profile"]
+    if prof is None or not prof["post_on_boot"]:
+        return
+    from camdiag import hw
+
+    if hw.identity()["reset_cause"] not in POST_CAUSES:
+        return
+    show("selftest_running")
+    _leds(time.ticks_ms())
+    rec = _selftest("boot")
+    if rec is not None:
+        STATE["post"] = rec["verdict"]
+
+
+def _selftest(trigger):
+    """Run a logged self-test from the app; show and announce its verdict."""
+    import sys
+
+    import camdiag
+
+    before = list(sys.modules)
+    rec = None
+    try:
+        from camdiag import selftest
+
+        rec = selftest.service_selftest(log=True, wifi=trigger != "boot", trigger=trigger)
+        selftest = None  # noqa: F841
+        STATE["verdict"] = rec["verdict"]
+        _emit("selftest_" + rec["outcome"] + ":" + rec["verdict"], time.ticks_ms())
+        show("selftest_passed" if rec["outcome"] in ("pass", "warn") else "selftest_failed")
+    except Exception as e:  # a failing self-test must not stop the app
+        store.note("%s self-test failed: %s" % (trigger, e))
+        show("error")
+    camdiag.unload_new(before)  # as after a host's self-test call: back to the boot heap
+    return rec
+
+
 def spin(ms):
     """Run the loop for ms from inside a host call (a scan, an RSSI window, a talk-path
     check), so the button and LEDs keep working; heavy gestures wait (STATE busy)."""
@@ -310,6 +340,9 @@ def main():
     20 ms tick, and asyncio's scheduler would cost ~4 KB of heap for nothing."""
     _setup()
     try:
+        if STATE["post"] is None:
+            STATE["post"] = "skipped"  # once per boot, even if a host session interrupts it
+            _post()
         while True:
             now = time.ticks_ms()
             tick(now)

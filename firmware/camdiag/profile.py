@@ -114,6 +114,9 @@ _SPEC = {
     "chip": ("str", REQUIRED, ("esp32s3", "esp32", "esp32s2", "esp32c3", "sim")),
     "arch": ("str", REQUIRED, ("xtensawin", "xtensa", "rv32imc", "x64")),
     "firmware_offset": ("int", 0, [0, 0x100000]),
+    # A self-test after every power-on, hard or watchdog reset (not after a soft reset: that
+    # is a tool at the REPL), logged with trigger "boot".
+    "post_on_boot": ("bool", True, None),
     "audio": ("dict", REQUIRED, _AUDIO),
     "button": ("dict", REQUIRED, _BUTTON),
     "leds": ("list", REQUIRED, _LED),

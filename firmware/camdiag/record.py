@@ -137,4 +137,5 @@ def compact(rec):
         "faults": rec["faults"],
         "summary": rec["diagnosis"],
         "values": keep,
+        "trigger": rec.get("trigger"),
     }

@@ -94,7 +94,7 @@ def _measure(prof, viper, feed, keep_capture, probe):
 
 
 def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=None,
-        keep_modules=False):
+        keep_modules=False, wifi=True, trigger="host"):
     """Run the loopback self-test on the board's I2S and return the full record."""
     probe = HeapProbe(measure_heap)
     prof = profile or store.load_profile()
@@ -112,7 +112,8 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
     if m is not None:
         extra["latency_ms"] = round(m.get("latency_ms", 0.0), 2) if m.get("burst_found") else None
     m = None
-    ssid = store.wifi_ssid()
+    extra["trigger"] = trigger
+    ssid = store.wifi_ssid() if wifi else ""
     if ssid:  # a camera with Wi-Fi configured: its link is part of the talk path
         unload(("camdiag.diagnosis",))
         from camdiag import wifi_check
@@ -138,9 +139,11 @@ def unload(names=_MODULES):
 
 
 def service_selftest(log=True, keep_capture=False, measure_heap=False, viper=None,
-                     preload=False):
+                     preload=False, wifi=True, trigger="host", feed=None):
     """preload: load all self-test code before measuring the heap (what a board with the
-    firmware frozen into flash sees: code costs no heap), for the data-only peak."""
+    firmware frozen into flash sees: code costs no heap), for the data-only peak.
+    wifi: include the Wi-Fi checks when Wi-Fi is configured (not at boot: the link is not
+    up yet). trigger: host, button or boot, kept in the record."""
     if preload:
         from camdiag.compat import has_viper
 
@@ -150,7 +153,7 @@ def service_selftest(log=True, keep_capture=False, measure_heap=False, viper=Non
                 __import__(name)
     try:
         rec = run(keep_capture=keep_capture, measure_heap=measure_heap, viper=viper,
-                  keep_modules=preload)
+                  keep_modules=preload, wifi=wifi, trigger=trigger, feed=feed)
         if log:
             from camdiag import record
 

@@ -131,18 +131,10 @@ def call(name, args=None):
         emit({"ok": False, "call": name, "error": "%s: %s" % (type(e).__name__, e)})
     fn = result = None
     if module:
-        _drop_new(before)
+        import camdiag
+
+        camdiag.unload_new(before)
     gc.collect()
-
-
-def _drop_new(before):
-    """Unload every camdiag module the call loaded (it and what it imported), except the
-    viper kernels: relocated native code is never freed, so reloading it would leak."""
-    import camdiag
-
-    new = [m for m in sys.modules if m.startswith("camdiag.") and m not in before
-           and m != "camdiag.kernels_viper"]
-    camdiag.unload(new)
 
 
 # Larger features load when called and are dropped again afterwards (service_<name> in the

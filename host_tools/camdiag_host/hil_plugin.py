@@ -1,40 +1,544 @@
-"""pytest plugin for the HIL suite (registered as `camdiag_hil`): options and fixtures."""
+"""pytest plugin for the HIL suite (registered as `camdiag_hil`): options, `dut` and `rig`.
+
+One suite for virtual boards and real benches:
+- ``--port`` (repeatable, default ``sim://``): with ``sim://`` every xdist worker runs its own
+  virtual boards; with real ports every test runs once per board, each board's tests on one
+  worker (``-n <boards> --dist loadgroup``), boards in parallel.
+- ``--rig``: what can act on the board. sim (the virtual board's injection), manual (an
+  operator at the bench is asked), serial-lines (a USB-UART's DTR/RTS wired to the button
+  and a power relay, ``--rig-port``), none. A test names the capabilities it needs with
+  ``@pytest.mark.rig("press_button", ...)``; a rig without one skips the test and says why.
+- Per-board logs in ``--hil-logs`` (default build/hil), results per board in the summary
+  and in JUnit XML (``--junitxml``, property ``board``).
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import time
+from pathlib import Path
+
 import pytest
+
+CAPABILITIES = ("press_button", "hold_at_boot", "cut_speaker", "cut_mic", "restore",
+                "set_rssi_scenario", "power_cycle")
+RIGS = ("sim", "manual", "serial-lines", "none")
 
 
 def pytest_addoption(parser):
     g = parser.getgroup("camdiag", "camdiag hardware-in-the-loop")
     g.addoption("--port", action="append", default=None,
-                help="board port (repeatable); default sim:// (a virtual board)")
+                help="board port (repeatable: one xdist worker per board); default sim:// "
+                     "(a virtual board per worker)")
     g.addoption("--board", default=None, help="board profile name")
     g.addoption("--baud", type=int, default=115200)
-    g.addoption("--rig", default="sim", choices=["sim", "manual", "serial-lines", "none"])
+    g.addoption("--rig", default="sim", choices=RIGS,
+                help="what acts on the board: sim, manual, serial-lines, none")
+    g.addoption("--rig-port", default=None,
+                help="serial-lines rig: the USB-UART whose DTR (button) and RTS (power "
+                     "relay) lines are wired to the board (see README)")
+    g.addoption("--hil-logs", default=None, help="per-board log folder (default build/hil)")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "sim: needs the virtual board's fault injection")
+    config.addinivalue_line("markers", "sim: needs the virtual board itself (its flash "
+                            "image, its fault matrix)")
+    config.addinivalue_line("markers", "rig(*capabilities): the rig actions the test needs "
+                            f"({', '.join(CAPABILITIES)})")
+
+
+def _ports(config) -> list[str]:
+    return config.getoption("--port") or ["sim://"]
+
+
+def _is_sim(port: str) -> bool:
+    return port.startswith("sim://")
+
+
+def pytest_generate_tests(metafunc):
+    """Several real boards: every test that uses the board runs once per board."""
+    ports = [p for p in _ports(metafunc.config) if not _is_sim(p)]
+    if len(ports) > 1 and "board_port" in metafunc.fixturenames:
+        metafunc.parametrize("board_port", ports, scope="module",
+                             ids=[_label(p) for p in ports])
 
 
 def pytest_collection_modifyitems(config, items):
-    ports = config.getoption("--port") or ["sim://"]
-    if all(p.startswith("sim://") for p in ports):
-        return
-    skip = pytest.mark.skip(reason="needs the virtual board (fault injection); --port is a "
-                                   "real board")
+    ports = _ports(config)
+    real = not all(_is_sim(p) for p in ports)
+    skip_sim = pytest.mark.skip(reason="needs the virtual board (its flash image or fault "
+                                       "matrix); --port is a real board")
     for item in items:
-        if "sim" in item.keywords:
-            item.add_marker(skip)
+        if real and "sim" in item.keywords:
+            item.add_marker(skip_sim)
+        cs = getattr(item, "callspec", None)
+        if cs is not None and "board_port" in cs.params:
+            # xdist --dist loadgroup: one worker per board, each board's tests in order
+            item.add_marker(pytest.mark.xdist_group(name=_label(cs.params["board_port"])))
+
+
+def _label(port: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", port.replace("/dev/", "")).strip("_") or "board"
 
 
 @pytest.fixture(scope="session")
 def hil_options(request):
     cfg = request.config
+    logs = Path(cfg.getoption("--hil-logs") or Path.cwd() / "build" / "hil")
+    logs.mkdir(parents=True, exist_ok=True)
     return {
-        "ports": cfg.getoption("--port") or ["sim://"],
+        "ports": _ports(cfg),
         "board": cfg.getoption("--board"),
         "baud": cfg.getoption("--baud"),
         "rig": cfg.getoption("--rig"),
+        "rig_port": cfg.getoption("--rig-port"),
+        "logs": logs,
+        "worker": os.environ.get("PYTEST_XDIST_WORKER", "gw0"),
     }
+
+
+@pytest.fixture(scope="module")
+def board_port(hil_options):
+    return hil_options["ports"][0]
+
+
+# -- the board under test --------------------------------------------------------------------
+class ExpectFailed(AssertionError):
+    pass
+
+
+class Dut:
+    """The device under test: device calls, code, and the raw console (write/expect)."""
+
+    def __init__(self, port: str, baud: int, label: str, log_path: Path, sim=None,
+                 board: str | None = None):
+        self.port = port
+        self.baud = baud
+        self.label = label
+        self.log_path = log_path
+        self.sim = sim  # the VirtualBoard when there is one
+        self.board = board
+        self._console = None
+        self._seen = b""
+
+    # device calls ------------------------------------------------------------------
+    def link(self):
+        from .link import DeviceLink
+
+        self.close_console()
+        return DeviceLink(self.port, baud=self.baud, log=None if self.sim else self.log_path)
+
+    def call(self, name: str, args: dict | None = None, timeout: float = 60.0):
+        with self.link() as link:
+            return link.call(name, args, timeout=timeout)
+
+    def exec(self, code: str, timeout: float = 30.0) -> str:
+        """Run code in the raw REPL; returns what it printed (a device error fails)."""
+        with self.link() as link:
+            out, err = link.exec_raw(code, timeout=timeout)
+        if err:
+            raise AssertionError(f"{self.label}: code raised on the board:\n"
+                                 f"{err.decode(errors='replace')}")
+        return out.decode(errors="replace")
+
+    def in_app(self) -> bool:
+        return bool(self.call("button_status").get("app"))
+
+    def wait_app(self, timeout: float = 20.0) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                if self.in_app():
+                    return
+            except Exception:  # noqa: BLE001 - still booting: try again
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"{self.label}: the application is not running after "
+                             f"{timeout:.0f} s (log: {self.log_path})")
+
+    def reboot(self) -> None:
+        """Soft reset into the application (as `camdiag deploy` does)."""
+        from .deploy import reboot_into_app
+
+        link = self.link().open()
+        reboot_into_app(link)
+        if self.sim is not None:
+            self.sim.wait_ready(15)
+
+    # the console, with the application running ---------------------------------------
+    def _open_console(self):
+        if self._console is None:
+            import serial
+
+            self._console = serial.serial_for_url(self.port, baudrate=self.baud, timeout=0.1)
+            self._seen = b""
+        return self._console
+
+    def console(self) -> "Dut":
+        """Start following the console now (what came before is dropped): call it before
+        the action whose output `expect` is to see."""
+        self._open_console().reset_input_buffer()
+        self._seen = b""
+        return self
+
+    def close_console(self) -> None:
+        if self._console is not None:
+            self._console.close()
+            self._console = None
+
+    def write(self, data: bytes | str) -> None:
+        if isinstance(data, str):
+            data = data.encode()
+        self._open_console().write(data)
+
+    EVENT = rb"#camdiag-event# (\{[^\r\n]*\})"
+
+    def expect_event(self, name: str, timeout: float = 15.0) -> list[str]:
+        """Follow the app's event lines until `name` (or a name starting with it) shows;
+        returns every event seen on the way, in order."""
+        import json
+
+        seen = []
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            try:
+                m = self.expect(self.EVENT, timeout=max(0.0, left))
+            except ExpectFailed as e:
+                raise ExpectFailed(f"{self.label}: no '{name}' event within {timeout} s "
+                                   f"(events seen: {seen}); {e}") from None
+            ev = json.loads(m.group(1))["event"]
+            seen.append(ev)
+            if ev == name or ev.startswith(name + ":"):
+                return seen
+
+    def expect(self, pattern, timeout: float = 10.0) -> re.Match:
+        """Read the console until the regex matches; the failure shows the pattern, what
+        arrived and where the board's log is."""
+        con = self._open_console()
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        shown = pattern if isinstance(pattern, str) else pattern.decode()
+        end = time.monotonic() + timeout
+        while True:
+            m = rx.search(self._seen)
+            if m:
+                self._seen = self._seen[m.end():]
+                return m
+            if time.monotonic() > end:
+                got = self._seen[-1500:].decode(errors="replace")
+                raise ExpectFailed(f"{self.label}: expected /{shown}/ within {timeout} s; "
+                                   f"got {len(self._seen)} bytes:\n{got}\n(board log: "
+                                   f"{self.log_path})")
+            chunk = con.read(512)
+            if chunk:
+                self._seen += chunk
+                if self.sim is None:
+                    with open(self.log_path, "ab") as f:
+                        f.write(chunk)
+
+
+@pytest.fixture(scope="module")
+def dut(request, hil_options, board_port):
+    """The board for this test module: a fresh virtual board (sim://...), or the real one."""
+    from .simboard import VirtualBoard, parse_sim_url
+
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    if _is_sim(board_port):
+        opts = parse_sim_url(board_port)
+        opts.setdefault("realtime", "0")
+        opts.update(getattr(request.module, "SIM_OPTIONS", {}))
+        label = f"sim-{hil_options['worker']}-{module}"
+        log_path = hil_options["logs"] / f"{label}.log"
+        log_path.unlink(missing_ok=True)
+        vb = VirtualBoard(board=opts.pop("board", None) or hil_options["board"] or "sim",
+                          options=opts, log_path=log_path)
+        with vb:
+            assert vb.wait_ready(15), f"virtual board did not start (log: {log_path})"
+            d = Dut(vb.port, hil_options["baud"], label, log_path, sim=vb)
+            d.wait_app()
+            yield d
+            d.close_console()
+    else:
+        label = _label(board_port)
+        log_path = hil_options["logs"] / f"{label}.log"
+        d = Dut(board_port, hil_options["baud"], label, log_path, board=hil_options["board"])
+        yield d
+        d.close_console()
+
+
+@pytest.fixture(autouse=True)
+def _board_back_in_app(request):
+    """After every test that used the board, it must be back in its application."""
+    yield
+    if "dut" not in request.fixturenames:
+        return
+    d = request.getfixturevalue("dut")
+    if getattr(request.node, "_hil_failed", False):
+        return  # the failure is the story; do not pile a second one on it
+    d.wait_app(timeout=30)
+
+
+# -- rigs ---------------------------------------------------------------------------------
+class Rig:
+    name = "none"
+    caps: frozenset = frozenset()
+
+    def missing(self, needed) -> list[str]:
+        return [c for c in needed if c not in self.caps]
+
+    def why_not(self, needed) -> str | None:
+        miss = self.missing(needed)
+        if miss:
+            return f"rig '{self.name}' cannot {', '.join(miss)}"
+        return None
+
+    def restore(self) -> None:
+        """Undo every injected fault: healthy audio path, good radio, nothing pressed."""
+
+
+class SimRig(Rig):
+    """Drives the virtual board's injection: exact, repeatable, instant."""
+
+    name = "sim"
+    caps = frozenset(CAPABILITIES)
+
+    def __init__(self, dut: Dut):
+        self.dut = dut
+        self.vb = dut.sim
+        from .boards import load
+
+        self.dut_pin = load(self.vb.board)["button"]["pin"]
+
+    def press_button(self, ms: int, count: int = 1, gap_ms: int = 250) -> None:
+        steps = [[0, 1]]
+        t = 0
+        for _ in range(count):
+            steps += [[t, 0], [t + ms, 1]]
+            t += ms + gap_ms
+        self.vb.inject("pin", pin=self.dut_pin, steps=steps)
+
+    def hold_at_boot(self, ms: int = 3000) -> None:
+        """Power the board on with the button held (safe mode); released after ms."""
+        self.vb.options["button_held_ms"] = str(ms)
+        try:
+            self.power_cycle()
+        finally:
+            self.vb.options.pop("button_held_ms", None)
+
+    def cut_speaker(self) -> None:
+        self.vb.set_faults(["speaker_silent"])
+
+    def cut_mic(self) -> None:
+        self.vb.set_faults(["mic_dead"])
+
+    def set_rssi_scenario(self, name: str, elapsed_s: float = 0.0) -> None:
+        self.vb.set_radio(name, elapsed_s=elapsed_s)
+
+    def set_scan_table(self, name: str) -> None:
+        self.vb.set_radio(scan=name)
+
+    def power_cycle(self) -> None:
+        before = len(self.vb.exits)
+        self.vb.kill()
+        end = time.monotonic() + 10
+        while len(self.vb.exits) == before and time.monotonic() < end:
+            time.sleep(0.02)
+        assert self.vb.wait_ready(15), "the virtual board did not power on again"
+
+    def restore(self) -> None:
+        self.vb.set_faults([])
+        self.vb.set_radio("steady_good", "clean")
+
+
+class ManualRig(Rig):
+    """An operator at the bench does what the test asks (press, hold, cut a wire...)."""
+
+    name = "manual"
+    caps = frozenset(c for c in CAPABILITIES if c != "set_rssi_scenario")
+    _SAY = {
+        "press_button": "press the reset button {count} time(s), each for about {ms} ms, "
+                        "quickly one after the other",
+        "hold_at_boot": "hold the reset button, unplug and replug the camera's power, keep "
+                        "holding for 3 s, then release",
+        "cut_speaker": "unplug the speaker cable",
+        "cut_mic": "unplug the microphone cable",
+        "restore": "plug the speaker and microphone cables back in",
+        "power_cycle": "unplug the camera's power for 3 s and plug it back in",
+    }
+
+    def __init__(self, config):
+        self.config = config
+        self.tty = None
+        try:
+            self.tty = open("/dev/tty", "r+")  # noqa: SIM115 - kept for the session
+        except OSError:
+            self.tty = None
+
+    def why_not(self, needed) -> str | None:
+        if needed and self.tty is None:
+            return ("manual rig: no operator terminal (non-interactive run); run "
+                    "`make hil PORT=... RIG=manual` at the bench")
+        return super().why_not(needed)
+
+    def _ask(self, what: str, **kw) -> None:
+        capman = self.config.pluginmanager.getplugin("capturemanager")
+        text = self._SAY[what].format(**kw)
+        if capman:
+            capman.suspend_global_capture(in_=True)
+        try:
+            self.tty.write(f"\n[camdiag HIL] please {text}, then press Enter: ")
+            self.tty.flush()
+            self.tty.readline()
+        finally:
+            if capman:
+                capman.resume_global_capture()
+
+    def press_button(self, ms: int, count: int = 1, gap_ms: int = 250) -> None:
+        self._ask("press_button", ms=ms, count=count)
+
+    def hold_at_boot(self, ms: int = 3000) -> None:
+        self._ask("hold_at_boot")
+
+    def cut_speaker(self) -> None:
+        self._ask("cut_speaker")
+
+    def cut_mic(self) -> None:
+        self._ask("cut_mic")
+
+    def power_cycle(self) -> None:
+        self._ask("power_cycle")
+
+    def restore(self) -> None:
+        pass  # asked for explicitly by tests that cut something (see test_rig_faults)
+
+
+class SerialLinesRig(Rig):
+    """A USB-UART's modem lines as bench wiring (README, "Bench rig"):
+    DTR -> optocoupler across the reset button (DTR asserted = pressed);
+    RTS -> relay in the camera's 5 V supply (RTS asserted = power off)."""
+
+    name = "serial-lines"
+    caps = frozenset({"press_button", "hold_at_boot", "power_cycle", "restore"})
+
+    def __init__(self, rig_port: str | None):
+        self.port = rig_port
+        self.s = None
+        self.error = None
+        if not rig_port:
+            self.error = "serial-lines rig: give the USB-UART wired to the button/power " \
+                         "with --rig-port"
+            return
+        try:
+            import serial
+
+            self.s = serial.serial_for_url(rig_port, do_not_open=True)
+            self.s.dtr = False
+            self.s.rts = False
+            self.s.open()
+        except Exception as e:  # noqa: BLE001 - reported as the skip reason
+            self.error = f"serial-lines rig: cannot open {rig_port}: {e}"
+
+    def why_not(self, needed) -> str | None:
+        if needed and self.error:
+            return self.error
+        return super().why_not(needed)
+
+    def press_button(self, ms: int, count: int = 1, gap_ms: int = 250) -> None:
+        for i in range(count):
+            if i:
+                time.sleep(gap_ms / 1000)
+            self.s.dtr = True
+            time.sleep(ms / 1000)
+            self.s.dtr = False
+
+    def power_cycle(self, off_s: float = 2.0) -> None:
+        self.s.rts = True
+        time.sleep(off_s)
+        self.s.rts = False
+
+    def hold_at_boot(self, ms: int = 3000) -> None:
+        self.s.dtr = True
+        try:
+            self.power_cycle()
+            time.sleep(ms / 1000)
+        finally:
+            self.s.dtr = False
+
+    def restore(self) -> None:
+        if self.s is not None:
+            self.s.dtr = False
+            self.s.rts = False
+
+
+@pytest.fixture(scope="module")
+def _rig_backend(request, hil_options, board_port):
+    kind = hil_options["rig"]
+    if kind == "sim":
+        if not _is_sim(board_port):
+            r = Rig()
+            r.name = "sim (but --port is a real board: use --rig manual or serial-lines)"
+            yield r
+            return
+        yield SimRig(request.getfixturevalue("dut"))
+    elif kind == "manual":
+        yield ManualRig(request.config)
+    elif kind == "serial-lines":
+        r = SerialLinesRig(hil_options["rig_port"])
+        yield r
+        if r.s is not None:
+            r.s.close()
+    else:
+        yield Rig()
+
+
+@pytest.fixture
+def rig(request, _rig_backend):
+    """The rig, checked against the test's @pytest.mark.rig(...) needs (skip with the
+    reason when it lacks one); restored after the test."""
+    needed = []
+    for mark in request.node.iter_markers("rig"):
+        needed.extend(mark.args)
+    why = _rig_backend.why_not(needed)
+    if why:
+        pytest.skip(why)
+    yield _rig_backend
+    _rig_backend.restore()
+
+
+# -- results per board --------------------------------------------------------------------
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        item._hil_failed = True
+    d = item.funcargs.get("dut") if hasattr(item, "funcargs") else None
+    if d is None and report.when != "setup":
+        return
+    if d is not None:
+        if ("board", d.label) not in report.user_properties:
+            report.user_properties.append(("board", d.label))
+        if report.when == "call" and report.failed and d.log_path.exists():
+            tail = d.log_path.read_bytes()[-2000:].decode(errors="replace")
+            report.sections.append((f"board log {d.log_path} (tail)", tail))
+
+
+def pytest_terminal_summary(terminalreporter):
+    per: dict[str, dict[str, int]] = {}
+    for key in ("passed", "failed", "skipped", "error"):
+        for rep in terminalreporter.stats.get(key, []):
+            if getattr(rep, "when", "call") != "call" and key == "passed":
+                continue
+            board = dict(getattr(rep, "user_properties", [])).get("board")
+            if board is None:
+                continue
+            per.setdefault(board, {}).setdefault(key, 0)
+            per[board][key] += 1
+    if not per:
+        return
+    tr = terminalreporter
+    tr.write_sep("-", "results per board")
+    for board in sorted(per):
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(per[board].items()))
+        tr.write_line(f"{board}: {counts}")

@@ -39,27 +39,36 @@ def _port_error(port: str, reason: str) -> LinkError:
 
 
 class CountingSerial:
-    """Passes everything to the pyserial object and counts the bytes each way."""
+    """Passes everything to the pyserial object and counts the bytes each way; with a log
+    file, also keeps what the board sent (a bench board's console transcript)."""
 
-    def __init__(self, serial):
+    def __init__(self, serial, log=None):
         self._serial = serial
         self.bytes_in = 0
         self.bytes_out = 0
+        self._log = open(log, "ab") if log else None  # noqa: SIM115 - closed in close_log
 
     def read(self, size=1):
         data = self._serial.read(size)
         self.bytes_in += len(data)
+        if data and self._log is not None:
+            self._log.write(data)
         return data
 
     def write(self, data):
         self.bytes_out += len(data)
         return self._serial.write(data)
 
+    def close_log(self):
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
     def __getattr__(self, name):
         return getattr(self._serial, name)
 
     def __setattr__(self, name, value):
-        if name in ("_serial", "bytes_in", "bytes_out"):
+        if name in ("_serial", "bytes_in", "bytes_out", "_log"):
             object.__setattr__(self, name, value)
         else:
             setattr(self._serial, name, value)
@@ -72,7 +81,9 @@ def _is_serial_path(port: str) -> bool:
 class DeviceLink:
     """A session with one board. Use as a context manager."""
 
-    def __init__(self, port: str, baud: int = 115200, board: str | None = None):
+    def __init__(self, port: str, baud: int = 115200, board: str | None = None,
+                 log=None):
+        self.log = log
         self.port = port
         self.baud = baud
         self.board = board
@@ -106,7 +117,7 @@ class DeviceLink:
         # mpremote reads a pty one blocking byte at a time with no timeout; a short read
         # timeout lets its own inter-byte and overall timeouts work on every port type.
         self.transport.serial.timeout = 1.0
-        self.counter = CountingSerial(self.transport.serial)
+        self.counter = CountingSerial(self.transport.serial, self.log)
         self.transport.serial = self.counter
         try:
             self._enter_raw_repl()
@@ -195,6 +206,8 @@ class DeviceLink:
         except OSError:
             pass
         self.transport = None
+        if self.counter is not None:
+            self.counter.close_log()
 
     def __enter__(self) -> "DeviceLink":
         return self.open()

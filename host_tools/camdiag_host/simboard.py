@@ -307,6 +307,12 @@ class VirtualBoard:
             self.options["radio_t0"] = t0
         self.inject("radio", rssi=rssi, scan=scan, t0=t0 if rssi is not None else None)
 
+    def set_faults(self, faults: list[str]) -> None:
+        """Change the audio path's faults while the board runs (effective at the next I2S
+        start); [] is a healthy path. Kept across resets."""
+        self.options["fault"] = ",".join(faults)
+        self.inject("fault", faults=list(faults))
+
     def inject(self, kind: str, **data) -> None:
         """Send a control message to the sim hardware (button script, fault, radio...)."""
         data["kind"] = kind

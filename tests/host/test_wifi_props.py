@@ -29,16 +29,28 @@ def test_window_statistics_match_numpy(readings):
 
 @given(dbm, st.integers(min_value=0, max_value=wifi.HYST_DB), st.data())
 def test_readings_within_3_db_never_flap_the_bars(start, width, data):
-    """Whatever came before, readings that stay within HYST_DB of each other change the
-    bars at most once (a first adjustment), never back and forth."""
+    """Whatever came before, readings that stay within HYST_DB of each other never flap the
+    bars: once the band's readings arrive, the bars move one way only (settling from an
+    earlier level), never back to a level they left."""
     t = wifi.BarTracker()
     for r in data.draw(st.lists(maybe_dbm, max_size=5)):  # any history
         t.update(r)
     band = st.integers(min_value=start, max_value=start + width)
     seq = data.draw(st.lists(band, min_size=1, max_size=60))
     shown = [t.update(r) for r in seq]
-    changes = sum(1 for a, b in zip(shown, shown[1:]) if a != b)
-    assert changes == 0, (seq, shown)  # after the first reading: stable
+    steps = [b - a for a, b in zip(shown, shown[1:]) if b != a]
+    assert all(s > 0 for s in steps) or all(s < 0 for s in steps), (seq, shown)
+    # and a reading repeated keeps the bars where they are
+    assert t.update(seq[-1]) == shown[-1]
+
+
+def test_a_wobble_around_a_threshold_keeps_its_bars():
+    for threshold in (-50, -65, -85):
+        for first in (threshold, threshold - 1):
+            t = wifi.BarTracker()
+            t.update(first)
+            shown = {t.update(threshold - k % (wifi.HYST_DB + 1)) for k in range(50)}
+            assert len(shown) == 1, (threshold, first, shown)
 
 
 @given(st.lists(maybe_dbm, max_size=100))
