@@ -34,7 +34,7 @@ SCENARIOS = [
     ("steady_good", 0, 2, "pass", "healthy"),
     ("fair", 0, 2, "warn", "healthy"),
     ("weak", 0, 2, "fail", "wifi_weak"),
-    ("walk_away", 0, 4, "warn", "healthy"),  # still fair, but falling fast
+    ("walk_away", 0, 6, "warn", "healthy"),  # still fair, but falling fast
     ("walk_away", 30, 2, "fail", "wifi_weak"),  # walked all the way to -85 dBm
     ("obstacle", 2, 5, "fail", "wifi_unstable"),  # the step happens inside the window
     ("obstacle", 10, 2, "fail", "wifi_weak"),  # and stays

@@ -259,6 +259,7 @@ class Air:
         p[_P_DIST] = int(0.12 * 8388608) if "distorted" in self.faults else 0
         p[_P_SLOT] = 0
         p[_P_DELAY] = self.delay
+        p[_P_STUCK] = 0
         if "mic_dead" in self.faults:
             kind = self.rng_seed % 3
             p[_P_STUCK] = kind + 1

@@ -122,6 +122,7 @@ class I2S:
         self.format = format
         self.rate = rate
         self.ibuf = ibuf
+        simctl.CONTROL.poll()  # a wire the rig cut just now is cut for this stream
         self.air = _air(rate)
         self.frame_bytes = (bits // 8) * (2 if format == self.STEREO else 1)
         if mode == self.RX:

@@ -52,12 +52,16 @@ def _setup():
     prof = store.load_profile()
     STATE["profile"] = prof
     if prof is not None:
-        try:
-            STATE["buffers"] = _reserve(prof)  # first, while the heap is whole
-        except MemoryError:
-            # Run on without it: a self-test then allocates (and says so if it cannot).
-            store.note("self-test buffers could not be reserved at boot (heap too small)")
-        _warm()
+        # (each step once: a host session's Ctrl-C may interrupt _setup, and the link's
+        # resume() runs it again)
+        if STATE["buffers"] is None:
+            try:
+                STATE["buffers"] = _reserve(prof)  # first, while the heap is whole
+            except MemoryError:
+                # Run on without it: a self-test then allocates (and says so if it cannot).
+                store.note("self-test buffers could not be reserved at boot (heap too small)")
+                STATE["buffers"] = False
+            _warm()
         pin = hw.button(prof)
         STATE["pin"] = pin
         STATE["leds"] = hw.leds(prof)
@@ -80,7 +84,8 @@ def _wifi_setup(prof, wcfg):
     from camdiag import hw
 
     now = time.ticks_ms()
-    STATE["history"] = wifi.History(prof["wifi"]["history_len"])
+    if STATE["history"] is None:
+        STATE["history"] = wifi.History(prof["wifi"]["history_len"])
     STATE["link"] = wifi.LinkTracker(now)
     STATE["bars_tracker"] = wifi.BarTracker()
     STATE["wifi_at"] = STATE["hist_at"] = now
@@ -132,21 +137,19 @@ WARM = ("kernels_viper", "selftest", "capture", "plan", "kernels", "analysis", "
 
 
 def _warm():
+    import sys
+
     import camdiag
 
-    names = []
-    for m in WARM:
-        name = "camdiag." + m
-        names.append(name)
+    for m in WARM:  # one at a time: all together would not fit
+        before = list(sys.modules)
         try:
-            __import__(name)
+            __import__("camdiag." + m)
         except MemoryError:
-            store.note("boot: heap too small to preload %s" % name)
-            break
+            store.note("boot: heap too small to preload camdiag.%s" % m)
         except (ImportError, SyntaxError, ValueError):
             pass  # e.g. viper on a port without native code: the self-test uses portable
-    camdiag.unload([n for n in names if n != "camdiag.kernels_viper"])  # viper stays (see
-    # selftest: its relocated native code is never freed, so it is loaded once, here)
+        camdiag.unload_new(before)  # (keeps kernels_viper: loaded once, for good)
 
 
 def _reserve(prof):
@@ -309,7 +312,8 @@ def _selftest(trigger):
     except Exception as e:  # a failing self-test must not stop the app
         store.note("%s self-test failed: %s" % (trigger, e))
         show("error")
-    camdiag.unload_new(before)  # as after a host's self-test call: back to the boot heap
+    finally:  # also when a host session's Ctrl-C cuts it short: back to the boot heap
+        camdiag.unload_new(before)
     return rec
 
 
@@ -354,4 +358,8 @@ def main():
 
 
 def resume():
-    main()
+    """Back into the loop after a host session (not in safe mode: the app stays off)."""
+    from camdiag import boot
+
+    if not boot.SAFE_MODE:
+        main()

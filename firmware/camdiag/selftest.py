@@ -22,7 +22,7 @@ LAST = camdiag.KEPT
 def reserved_buffers():
     """The capture buffers the app reserved at boot (see capture.Buffers), if any."""
     app = sys.modules.get("camdiag.app")
-    return app.STATE.get("buffers") if app is not None else None
+    return (app.STATE.get("buffers") or None) if app is not None else None
 
 
 class HeapProbe:

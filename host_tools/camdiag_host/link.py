@@ -188,9 +188,11 @@ class DeviceLink:
             try:
                 self.transport.exit_raw_repl()
                 if resume:
-                    # Back to the application, in the friendly REPL like after boot.
+                    # Back to the application, in the friendly REPL like after boot (not
+                    # in safe mode: there the app stays off until the next reset).
                     self.transport.serial.write(
-                        b"import camdiag.app as _app;_app.resume()\r"
+                        b"import camdiag.boot as _b;_b.SAFE_MODE or "
+                        b"__import__('camdiag.app').app.resume()\r"
                     )
                     self.transport.serial.flush()
             except OSError:

@@ -50,6 +50,9 @@ EXIT_SOFT_FRIENDLY = 10
 EXIT_SOFT_RAW = 11
 EXIT_HARD_RESET = 12
 EXIT_WDT = 13
+# machine.reset_cause() after a soft reset: the ESP32 port answers SOFT_RESET (5) while the
+# chip itself was not reset (ports/esp32/modmachine.c: is_soft_reset)
+SOFT_RESET = 5
 
 SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "scan", "ssid", "password", "board", "realtime",
                "uid", "mic_slot", "button_held_ms")
@@ -208,7 +211,6 @@ class VirtualBoard:
         return self
 
     def _spawn(self, mode: str, reset_cause: int) -> None:
-        self._last_cause = reset_cause
         opts = dict(self.options)
         opts.update({"mode": mode, "reset_cause": reset_cause})
         opts.setdefault("uid", self._uid())
@@ -468,9 +470,9 @@ class VirtualBoard:
             time.sleep(0.05)
             self.exits.append(rc)
             if rc == EXIT_SOFT_FRIENDLY:
-                self._spawn("friendly", self._cause())
+                self._spawn("friendly", SOFT_RESET)
             elif rc == EXIT_SOFT_RAW:
-                self._spawn("raw", self._cause())
+                self._spawn("raw", SOFT_RESET)
             elif rc == EXIT_HARD_RESET:
                 self._spawn("friendly", 2)
             elif rc == EXIT_WDT:
@@ -481,9 +483,6 @@ class VirtualBoard:
                     self._log.write(b"\n[virtual board: power lost (exit %d), powering on]\n" % rc)
                 self._spawn("friendly", 1)
 
-    def _cause(self) -> int:
-        # A soft reboot does not reset the chip: the reset cause stays what it was.
-        return self._last_cause
 
 
 def start_for_url(url: str, board: str | None = None) -> VirtualBoard:
