@@ -137,7 +137,8 @@ def test_log_append_loses_at_most_the_record_being_written(images, tmp_path):
                 records = link.call("log")["records"]
         finally:
             vb.stop()
-        kinds = [r["kind"] for r in records]
+        # (power-on self-tests add their own records at each power-on: not the subject)
+        kinds = [r["kind"] for r in records if r.get("trigger") != "boot"]
         assert kinds[:3] == ["selftest"] * 3, (n, kinds)
         assert kinds[3:] in ([], ["test"]), (n, kinds)
         if not cut:

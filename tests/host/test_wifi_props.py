@@ -38,7 +38,7 @@ def test_readings_within_3_db_never_flap_the_bars(start, width, data):
     band = st.integers(min_value=start, max_value=start + width)
     seq = data.draw(st.lists(band, min_size=1, max_size=60))
     shown = [t.update(r) for r in seq]
-    steps = [b - a for a, b in zip(shown, shown[1:]) if b != a]
+    steps = [b - a for a, b in zip(shown, shown[1:], strict=False) if b != a]
     assert all(s > 0 for s in steps) or all(s < 0 for s in steps), (seq, shown)
     # and a reading repeated keeps the bars where they are
     assert t.update(seq[-1]) == shown[-1]
