@@ -91,13 +91,13 @@ def _wifi_setup(prof, wcfg):
     STATE["wifi_at"] = STATE["hist_at"] = now
     if not wcfg.get("ssid"):
         return
-    w = hw.wlan()
-    STATE["wlan"] = w
+    wlan = hw.wlan()
+    STATE["wlan"] = wlan
     try:
-        w.active(True)
-        w.config(pm=w.PM_NONE)  # power saving adds latency to real-time audio
-        if not w.isconnected():
-            w.connect(wcfg["ssid"], wcfg.get("password", ""))
+        wlan.active(True)
+        wlan.config(pm=wlan.PM_NONE)  # power saving adds latency to real-time audio
+        if not wlan.isconnected():
+            wlan.connect(wcfg["ssid"], wcfg.get("password", ""))
     except OSError as e:
         store.note("Wi-Fi could not start: %s" % e)
 
@@ -107,8 +107,8 @@ def _wifi(now):
     if time.ticks_diff(now, STATE["wifi_at"]) < WIFI_POLL_MS:
         return
     STATE["wifi_at"] = now
-    w = STATE["wlan"]
-    st, dbm = wifi.read(w) if w is not None else (wifi.STAT_IDLE, None)
+    wlan = STATE["wlan"]
+    st, dbm = wifi.read(wlan) if wlan is not None else (wifi.STAT_IDLE, None)
     STATE["link"].update(now, st, time.ticks_diff)
     STATE["bars_tracker"].update(dbm)
     if dbm is None:

@@ -79,6 +79,40 @@ def board_figures() -> dict:
     return out
 
 
+def wifi_figures() -> dict:
+    """A virtual board with Wi-Fi: device-call times, talk-path figures over loopback, the
+    app's loop during a scan, and the heap before/after every Wi-Fi call."""
+    from .netserver import NetServer
+
+    out = {}
+    mem = "import gc\ngc.collect()\nprint(gc.mem_alloc())"
+    with VirtualBoard(options={"seed": "1", "ssid": "bench"}) as vb, \
+            NetServer(bind="127.0.0.1", port=0) as srv:
+        vb.wait_ready(15)
+        time.sleep(1.5)
+        with DeviceLink(vb.port) as link:
+            out["mem_before"] = int(link.exec_raw(mem)[0])
+            for name, args in (("rssi_read", {}), ("rssi", {"log": False}),
+                               ("scan", {"log": False}),
+                               ("netcheck", {"host": "127.0.0.1", "port": srv.port,
+                                             "log": False})):
+                t0 = time.perf_counter()
+                rec = link.call(name, args, timeout=60)
+                out[f"{name}_call_s"] = time.perf_counter() - t0
+                if name == "netcheck":
+                    out["net"] = rec["net"]
+            tick = "import camdiag.app as a\nprint(a.STATE['ticks'])"
+            t_before = int(link.exec_raw(tick)[0])
+            t0 = time.perf_counter()
+            link.call("scan", {"log": False}, timeout=60)
+            out["scan_s"] = time.perf_counter() - t0
+            out["ticks_during_scan"] = int(link.exec_raw(tick)[0]) - t_before
+            out["mem_after"] = int(link.exec_raw(mem)[0])
+            out["history_bytes"] = int(link.exec_raw(
+                "import camdiag.app as a\nprint(len(a.STATE['history'].buf))")[0])
+    return out
+
+
 def sim_overhead() -> int:
     """Heap the virtual board's own ROM/REPL/sim models use, with no firmware on flash."""
     import tempfile
@@ -112,6 +146,9 @@ def main() -> int:
     print("measuring a virtual board (heap, self-test, link bytes) ...", flush=True)
     results["board"] = board_figures()
     results["sim_overhead_bytes"] = sim_overhead()
+    print("measuring Wi-Fi calls on a virtual board with a netserver over loopback ...",
+          flush=True)
+    results["wifi"] = wifi_figures()
     print(f"timing `camdiag info` and `camdiag selftest` over sim:// ({RUNS} runs each) ...",
           flush=True)
     results["info_e2e_s"], results["info_e2e_runs"] = _median_cli(["info", "--port", "sim://"])
@@ -151,6 +188,20 @@ def main() -> int:
          f"bytes ({b['selftest_bytes_out']} to, {b['selftest_bytes_in']} from the board)"),
         ("compiled firmware (.mpy, xtensawin)", f"{results['mpy_xtensawin_bytes']}",
          f"bytes in {results['mpy_files']} files"),
+    ]
+    w = results["wifi"]
+    rows += [
+        ("Wi-Fi call: rssi_read / rssi (5 s window)",
+         f"{w['rssi_read_call_s']:.2f} / {w['rssi_call_s']:.2f}", "s"),
+        ("Wi-Fi call: scan / netcheck", f"{w['scan_call_s']:.2f} / {w['netcheck_call_s']:.2f}",
+         "s"),
+        ("app loop ticks during a scan", f"{w['ticks_during_scan']}",
+         f"ticks of 20 ms in {w['scan_s']:.2f} s (the scan runs in a thread)"),
+        ("talk path over loopback", f"{w['net']['upload_mbps']:.0f}",
+         f"Mbit/s up, RTT {w['net']['rtt_mean_ms']} ms, jitter {w['net']['jitter_ms']} ms"),
+        ("heap before / after the Wi-Fi calls", f"{w['mem_before'] / 1024:.1f} / "
+         f"{w['mem_after'] / 1024:.1f}", "KB board total (transient modules unloaded)"),
+        ("RSSI history ring", f"{w['history_bytes']}", "bytes (24 h at 30 s on a board)"),
     ]
     width = max(len(r[0]) for r in rows)
     print()

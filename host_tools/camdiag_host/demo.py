@@ -1,7 +1,8 @@
 """`make demo`: the main job on a virtual board, as a technician would see it.
 
-Runs `camdiag info` and `camdiag selftest` on a healthy virtual board, then the self-test on
-one with a speaker fault injected, so a new user sees a pass and a diagnosis.
+Runs `camdiag info` and `camdiag selftest` on a healthy virtual board, the self-test on
+boards with a speaker fault and a blocked port, then the Wi-Fi checks on a camera at the
+edge of its router's range and one on a crowded channel: passes and diagnoses.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ STEPS = [
      ["selftest", "--port", "sim://?fault=speaker_silent&seed=2"]),
     ("Self-test on a camera with a blocked sound port",
      ["selftest", "--port", "sim://?fault=muffled&seed=3"]),
+    ("Wi-Fi signal of a camera far from its router (5 s window)",
+     ["rssi", "--port", "sim://?ssid=HomeNet&rssi=weak&seed=4"]),
+    ("Wi-Fi scan where the neighbours crowd the channel",
+     ["scan", "--port", "sim://?ssid=HomeNet&scan=crowded&seed=5"]),
 ]
 
 

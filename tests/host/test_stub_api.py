@@ -83,6 +83,18 @@ def test_wlan_api_matches_the_stubs():
     wlan = _members(_class(network, "WLAN"))
     for m in ("active", "connect", "disconnect", "isconnected", "status", "config", "scan"):
         assert m in wlan
+    # every WLAN method or constant the firmware touches (on the objects it names wlan)
+    used = set()
+    for path in (ROOT / "firmware" / "camdiag").glob("*.py"):
+        for n in ast.walk(ast.parse(path.read_text())):
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and \
+                    n.value.id == "wlan":
+                used.add(n.attr)
+    assert {"status", "scan", "config", "active", "connect", "PM_NONE"} <= used, used
+    assert used <= wlan, f"not in the stubs' WLAN: {used - wlan}"
+    sim = _members(_class(ast.parse((ROOT / "boards" / "sim" / "sim_network.py").read_text()),
+                          "WLAN"))
+    assert used <= sim, f"the virtual board's WLAN lacks {used - sim}"
 
 
 @pytest.mark.parametrize("stub_mod,sim_mod,cls,methods", [
