@@ -376,10 +376,11 @@ class ManualRig(Rig):
             self.tty = None
 
     def why_not(self, needed) -> str | None:
-        if needed and self.tty is None:
-            return ("manual rig: no operator terminal (non-interactive run); run "
-                    "`make hil PORT=... RIG=manual` at the bench")
-        return super().why_not(needed)
+        why = super().why_not(needed)  # what no operator can do comes first
+        if why is None and needed and self.tty is None:
+            why = ("manual rig: no operator terminal (non-interactive run); run "
+                   "`make hil PORT=... RIG=manual` at the bench")
+        return why
 
     def _ask(self, what: str, **kw) -> None:
         capman = self.config.pluginmanager.getplugin("capturemanager")
@@ -440,9 +441,10 @@ class SerialLinesRig(Rig):
             self.error = f"serial-lines rig: cannot open {rig_port}: {e}"
 
     def why_not(self, needed) -> str | None:
-        if needed and self.error:
-            return self.error
-        return super().why_not(needed)
+        why = super().why_not(needed)
+        if why is None and needed and self.error:
+            why = self.error
+        return why
 
     def press_button(self, ms: int, count: int = 1, gap_ms: int = 250) -> None:
         for i in range(count):
