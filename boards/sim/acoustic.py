@@ -26,6 +26,7 @@ FAULTS = (
     "noisy",  # loud room / electrical noise: SNR about 6 dB
     "dropouts",  # RX DMA overruns: blocks of samples lost or repeated
     "dc",  # mic DC offset of 0.05 FS
+    "i2s_hang",  # RX DMA stalls with no timeout: readinto never returns (the watchdog's case)
 )
 
 RING = 4096  # TX history kept for the air path (> delay + TX lead)
@@ -291,6 +292,10 @@ class Air:
         self._wait_until(self.tx_count - lead_frames)
 
     def rx_read(self, buf, nframes):
+        if "i2s_hang" in self.faults and self.rx_count >= MIC_START_FRAMES // 2:
+            # Blocked in C on a real board: no Ctrl-C, no scheduler, no timer callbacks.
+            while True:
+                time.sleep_ms(10)
         if "i2s_fault" in self.faults and self.rx_count >= MIC_START_FRAMES // 2:
             time.sleep_ms(200 if self.realtime else 5)
             raise OSError(116)  # ETIMEDOUT: no data from the RX DMA

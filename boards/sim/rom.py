@@ -32,6 +32,9 @@ import simctl  # noqa: E402
 
 sys.modules["machine"] = sim_machine
 sys.modules["network"] = sim_network
+import sim_time  # noqa: E402  (sleeps that run timer callbacks and see Ctrl-C, as on an ESP32)
+
+sys.modules["time"] = sim_time
 
 _stdin = sys.stdin.buffer
 _stdout = sys.stdout
@@ -84,6 +87,13 @@ class Repl:
         b = self.b1
         b[0] = 0
         try:
+            while simctl.TIMERS:  # wait as the ESP32's REPL does: timer callbacks still run
+                ready = False
+                for _ in simctl._POLL.ipoll(20):
+                    ready = True
+                if ready:
+                    break
+                simctl.run_timers()
             n = _stdin.readinto(b)
             if not n:
                 # The supervisor closed our stdin: power off.

@@ -178,6 +178,30 @@ class WDT:
         simctl.wdt_feed()
 
 
+class Timer:
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id, **kw):
+        self.id = id
+        self.period = 0
+        self.callback = None
+        self.due = 0
+        if kw:
+            self.init(**kw)
+
+    def init(self, *, mode=PERIODIC, period=-1, callback=None, freq=-1):
+        self.deinit()
+        self.period = period if period > 0 else int(1000 / freq)
+        self.callback = callback
+        self.due = time.ticks_add(time.ticks_ms(), self.period)
+        simctl.TIMERS.append(self)
+
+    def deinit(self):
+        if self in simctl.TIMERS:
+            simctl.TIMERS.remove(self)
+
+
 class Signal:
     def __init__(self, pin, invert=False):
         self.pin = pin

@@ -201,16 +201,53 @@ if OPTS.get("button_held_ms"):
     ]
 
 # -- watchdog ------------------------------------------------------------------------------
-_WDT = {"timeout": 0, "fed": 0}
+# A thread plays the hardware timer: it runs whatever Python is doing (a hung read included)
+# and, once the watchdog starves, resets the board: the supervisor sees the marker file and
+# powers the board on with reset cause WDT_RESET.
+_WDT = {"timeout": 0, "fed": 0, "thread": False}
+
+
+def _wdt_thread():
+    while True:
+        time.sleep_ms(50)
+        t = _WDT["timeout"]
+        if t and time.ticks_diff(time.ticks_ms(), _WDT["fed"]) > t:
+            ready = os.getenv("CAMDIAG_SIM_READY")
+            if ready:
+                with open(ready + ".wdt", "w") as f:
+                    f.write("watchdog")
+            os.system("kill -9 $PPID")
+            time.sleep(10)
 
 
 def wdt_start(timeout_ms):
     _WDT["timeout"] = timeout_ms
     _WDT["fed"] = time.ticks_ms()
+    if not _WDT["thread"]:
+        import _thread
+
+        _WDT["thread"] = True
+        _thread.start_new_thread(_wdt_thread, ())
 
 
 def wdt_feed():
     _WDT["fed"] = time.ticks_ms()
+
+
+# -- timers: machine.Timer callbacks are soft on the ESP32 (run by the scheduler, which runs
+# between bytecodes and while the REPL waits for input, not during a blocking C call); the
+# sim runs them at every peripheral access and while its REPL waits -----------------------
+TIMERS = []
+
+
+def run_timers():
+    if not TIMERS:
+        return
+    now = time.ticks_ms()
+    for t in TIMERS:
+        if time.ticks_diff(now, t.due) >= 0:
+            t.due = time.ticks_add(now, t.period)
+            t.callback(t)
 
 
 # -- Ctrl-C, as a board's USB/UART driver sees it ------------------------------------------
@@ -229,6 +266,7 @@ INPUT = bytearray()  # bytes read while user code ran, for the REPL
 
 def check_ctrl_c():
     dispatch_irqs()
+    run_timers()
     while True:
         ready = False
         for _ in _POLL.ipoll(0):

@@ -28,6 +28,9 @@ STATE = {"profile": None, "started": False, "pin": None, "leds": None,
          "machine": None, "active_low": True, "ticks": 0, "pattern": "setup",
          "pattern_at": 0, "base": "setup", "bars": 0, "verdict": None, "actions": [],
          "buffers": None, "next": None, "busy": False, "in_tick": False, "post": None,
+         # watchdog: fed by the loop (beat) or, while a host session pauses the app, by a
+         # soft timer
+         "wdt": None, "wdt_timer": None, "beat": 0, "paused": False,
          # Wi-Fi task: link polled every WIFI_POLL_MS; the history keeps the weakest
          # reading of each history period (0 = down at some poll)
          "wlan": None, "link": None, "history": None, "bars_tracker": None,
@@ -69,6 +72,7 @@ def _setup():
         STATE["machine"] = btn.ButtonMachine(prof["timings"], time.ticks_ms(),
                                              _pressed(pin.value()))
         pin.irq(handler=_irq, trigger=pin.IRQ_FALLING | pin.IRQ_RISING)
+        _watchdog(prof)
     cfg = store.load_config()
     wcfg = cfg.get("wifi") or {}
     STATE["base"] = "idle" if wcfg.get("ssid") else "setup"
@@ -76,6 +80,32 @@ def _setup():
         _wifi_setup(prof, wcfg)
     show(STATE["base"])
     STATE["started"] = True
+
+
+def _watchdog(prof):
+    ms = prof["timings"]["watchdog_ms"]
+    if not ms or STATE["wdt"] is not None:
+        return
+    from camdiag import hw
+
+    STATE["beat"] = time.ticks_ms()
+    STATE["wdt"] = hw.watchdog(ms)
+    STATE["wdt_timer"] = hw.timer(max(100, ms // 4), _wdt_timer)
+
+
+def _wdt_timer(_t):
+    # Soft timer callback: allocates nothing. Feeds while the loop beats, or while a host
+    # session has paused the app (the REPL waits, device calls run Python); never during a
+    # C call that hangs (the scheduler does not run), which is what the watchdog is for.
+    st = STATE
+    if st["paused"] or time.ticks_diff(time.ticks_ms(), st["beat"]) < \
+            st["profile"]["timings"]["watchdog_ms"] // 2:
+        st["wdt"].feed()
+
+
+def heartbeat():
+    """The loop is alive (also called per audio block by a self-test the app runs)."""
+    STATE["beat"] = time.ticks_ms()
 
 
 def _wifi_setup(prof, wcfg):
@@ -254,6 +284,7 @@ def tick(now):
 
 def _tick(now):
     STATE["ticks"] += 1
+    STATE["beat"] = now
     m = STATE["machine"]
     if m is not None:
         m.drain(RING, STATE["active_low"])
@@ -284,13 +315,33 @@ def _post():
         return
     from camdiag import hw
 
-    if hw.identity()["reset_cause"] not in POST_CAUSES:
+    cause = hw.identity()["reset_cause"]
+    if cause not in POST_CAUSES:
+        return
+    if store.take_mark(store.SELFTEST_RUNNING) and cause == "watchdog":
+        # the last self-test hung until the watchdog reset the board: report, do not retry
+        from camdiag import selftest
+
+        rec = selftest.hung_record(prof)
+        selftest = None  # noqa: F841
+        _log_post(rec)
         return
     show("selftest_running")
     _leds(time.ticks_ms())
     rec = _selftest("boot")
     if rec is not None:
         STATE["post"] = rec["verdict"]
+
+
+def _log_post(rec):
+    import camdiag
+    from camdiag import record
+
+    store.append_record(record.compact(rec))
+    STATE["verdict"] = STATE["post"] = rec["verdict"]
+    _emit("selftest_" + rec["outcome"] + ":" + rec["verdict"], time.ticks_ms())
+    show("selftest_failed")
+    camdiag.unload(("camdiag.selftest", "camdiag.record", "camdiag.diagnosis"))
 
 
 def _selftest(trigger):
@@ -304,7 +355,8 @@ def _selftest(trigger):
     try:
         from camdiag import selftest
 
-        rec = selftest.service_selftest(log=True, wifi=trigger != "boot", trigger=trigger)
+        rec = selftest.service_selftest(log=True, wifi=trigger != "boot", trigger=trigger,
+                                        feed=heartbeat)
         selftest = None  # noqa: F841
         STATE["verdict"] = rec["verdict"]
         _emit("selftest_" + rec["outcome"] + ":" + rec["verdict"], time.ticks_ms())
@@ -343,6 +395,8 @@ def main():
     One plain loop, not asyncio tasks: the button, LED and Wi-Fi work all run on the same
     20 ms tick, and asyncio's scheduler would cost ~4 KB of heap for nothing."""
     _setup()
+    STATE["paused"] = False
+    heartbeat()
     try:
         if STATE["post"] is None:
             STATE["post"] = "skipped"  # once per boot, even if a host session interrupts it
@@ -354,7 +408,7 @@ def main():
             if left > 0:
                 time.sleep_ms(left)
     except KeyboardInterrupt:
-        pass
+        STATE["paused"] = True  # a host session: the watchdog timer feeds meanwhile
 
 
 def resume():

@@ -65,6 +65,15 @@ def watchdog(timeout_ms):
     return WDT(timeout=timeout_ms)
 
 
+def timer(period_ms, callback):
+    """A periodic soft timer (ESP32: hardware timer 0, callback run by the scheduler)."""
+    from machine import Timer
+
+    t = Timer(0)
+    t.init(mode=Timer.PERIODIC, period=period_ms, callback=callback)
+    return t
+
+
 def identity():
     import machine
 

@@ -74,6 +74,9 @@ _TIMINGS = {
     "factory_reset_ms": ("int", 10000, [1000, 120000]),
     "stuck_ms": ("int", 30000, [2000, 600000]),
     "boot_ignore_ms": ("int", 0, [0, 60000]),
+    # machine.WDT: fed by the app's loop and, while a host session holds the REPL, by a
+    # timer (soft: it cannot run while a C call such as an I2S read hangs). 0 = off.
+    "watchdog_ms": ("int", 30000, [0, 600000]),
 }
 
 _BUTTON = {
@@ -158,7 +161,10 @@ def _validate(obj, spec, path, where):
     out = {}
     for key in obj:
         if key not in spec:
-            raise ProfileError("%s: %s: unknown key" % (where, path + key))
+            # an odd key (a newline, control bytes) is shown as JSON: the error stays one line
+            plain = key and all(c.isalpha() or c.isdigit() or c in "_-" for c in key)
+            raise ProfileError("%s: %s%s: unknown key"
+                               % (where, path, key if plain else json.dumps(key)))
     for key in spec:
         kind, default, check = spec[key]
         name = path + key

@@ -101,7 +101,11 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
     if prof is None:
         raise ValueError("no valid board profile: " + "; ".join(store.PROBLEMS))
     LAST["capture"] = None
+    # A marker while the audio runs: should a read hang and the watchdog reset the board,
+    # the next boot finds it and reports i2s_fault instead of hanging again (hung_record).
+    store.mark(store.SELFTEST_RUNNING)
     m, error, plan_info, kern_name = _measure(prof, viper, feed, keep_capture, probe)
+    store.take_mark(store.SELFTEST_RUNNING)
     if not keep_modules:
         unload(_CAPTURE_MODULES)  # the capture and analysis code is done: free it first
     from camdiag import diagnosis, record
@@ -130,6 +134,16 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
         rec["heap_peak_above_idle"] = probe.peak
         rec["heap_phases"] = probe.phases
     return rec
+
+
+def hung_record(prof):
+    """After a watchdog reset that cut a self-test short: the record it could not write."""
+    from camdiag import diagnosis, record
+
+    checks, faults = diagnosis.diagnose(None, prof["limits"], "the I2S read hung until the "
+                                        "watchdog reset the board (no clock or DMA stall)")
+    return record.make("selftest", record.device(prof), checks, faults,
+                       record.outcome(checks, faults), {"trigger": "boot"})
 
 
 def unload(names=_MODULES):

@@ -12,6 +12,7 @@ CONFIG_PATH = "/config.json"
 LOG_PATH = "/results.log"
 LOG_OLD_PATH = "/results.1.log"
 LOG_MAX_BYTES = 16384
+SELFTEST_RUNNING = "/selftest.running"  # there while a self-test's audio runs
 
 DEFAULT_CONFIG = {"wifi": {"ssid": "", "password": ""}, "name": ""}
 
@@ -69,6 +70,21 @@ def profile_or_raise():
 def wifi_ssid():
     """The configured Wi-Fi network ('' when none: setup mode)."""
     return (load_config().get("wifi") or {}).get("ssid") or ""
+
+
+def mark(path):
+    """A marker file (its existence is the message: e.g. a self-test is running)."""
+    with open(path, "w") as f:
+        f.write("1")
+
+
+def take_mark(path):
+    """True (and the marker gone) if it was there."""
+    try:
+        os.remove(path)
+        return True
+    except OSError:
+        return False
 
 
 def note(problem):

@@ -173,6 +173,7 @@ class VirtualBoard:
         self.control_path = self.dir / "control.jsonl"
         self.control_path.write_text("")
         self.ready_path = self.dir / "ready"
+        self._wdt_path = self.dir / "ready.wdt"  # written by the sim's watchdog (simctl)
         self.log_path = Path(log_path) if log_path else self.dir / "board.log"
         self._log = open(self.log_path, "ab")
         self._lock = threading.RLock()
@@ -476,6 +477,13 @@ class VirtualBoard:
             elif rc == EXIT_HARD_RESET:
                 self._spawn("friendly", 2)
             elif rc == EXIT_WDT:
+                self._spawn("friendly", 3)
+            elif self._wdt_path.exists():
+                # The sim's watchdog timer starved and reset the chip.
+                self._wdt_path.unlink()
+                with self._lock:
+                    self._log.write(b"\n[virtual board: watchdog reset]\n")
+                self.exits.append(EXIT_WDT)
                 self._spawn("friendly", 3)
             else:
                 # Killed or crashed: the board lost power; it powers on again.
