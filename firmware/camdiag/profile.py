@@ -229,8 +229,10 @@ def loads(text, where="board.json"):
 
 def load(path):
     try:
-        with open(path) as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            text = f.read().decode()
     except OSError as e:
         raise ProfileError("%s: cannot read (%s)" % (path, e))
+    except ValueError:  # UnicodeError
+        raise ProfileError("%s: not text (garbled or not a board profile)" % path)
     return loads(text, path)

@@ -129,14 +129,14 @@ def read_records(last=0):
     for path in (LOG_OLD_PATH, LOG_PATH):
         if not _exists(path):
             continue
-        with open(path) as f:
+        with open(path, "rb") as f:  # bytes: a garbled line must not stop the others
             for line in f:
                 line = line.strip()
                 if not line:
                     continue
                 try:
-                    out.append(json.loads(line))
-                except ValueError:
+                    out.append(json.loads(line.decode()))
+                except ValueError:  # (UnicodeError is one too)
                     bad += 1
     if bad:
         note("results log: %d unreadable record(s) skipped" % bad)

@@ -508,6 +508,23 @@ def rig(request, _rig_backend):
     _rig_backend.restore()
 
 
+# -- the fault table (docs/faults.md) ------------------------------------------------------
+@pytest.fixture
+def fault_table():
+    """record(area, case, what_happened): a row of docs/faults.md, written at session end."""
+    from .faulttable import record
+
+    return record
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workerinput"):
+        return  # xdist workers: the controller writes the table once
+    from .faulttable import write_doc
+
+    write_doc()
+
+
 # -- results per board --------------------------------------------------------------------
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):

@@ -38,6 +38,36 @@ def _port_error(port: str, reason: str) -> LinkError:
     return LinkError(f"cannot open port {port}: {reason} (available ports: {listed})")
 
 
+BUSY = "busy: another program (a terminal, mpremote, another camdiag) has it open"
+
+
+def _held(path: str) -> bool:
+    """Whether another program holds an exclusive lock on the device (pyserial's
+    exclusive=True, another camdiag)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+class BoardReset(OSError):
+    """The board printed a boot banner in the middle of a call: it was reset."""
+
+
+# What a board prints when it starts: the ROM bootloader's first line (ESP32-S3 hard reset,
+# watchdog, power-on), MicroPython's banner, a soft reboot.
+RESET_SIGNS = (b"ESP-ROM:", b"rst:0x", b"MicroPython v", b"MPY: soft reboot")
+
+
 class CountingSerial:
     """Passes everything to the pyserial object and counts the bytes each way; with a log
     file, also keeps what the board sent (a bench board's console transcript)."""
@@ -47,12 +77,21 @@ class CountingSerial:
         self.bytes_in = 0
         self.bytes_out = 0
         self._log = open(log, "ab") if log else None  # noqa: SIM115 - closed in close_log
+        self.watch = False  # during a call: a boot banner means the board was reset
+        self._tail = b""
 
     def read(self, size=1):
         data = self._serial.read(size)
         self.bytes_in += len(data)
         if data and self._log is not None:
             self._log.write(data)
+        if data and self.watch:
+            self._tail = (self._tail + data)[-64:]
+            for sign in RESET_SIGNS:
+                if sign in self._tail:
+                    self._tail = b""
+                    raise BoardReset("the board restarted during the call (power loss, crash "
+                                     "or watchdog reset)")
         return data
 
     def write(self, data):
@@ -68,7 +107,7 @@ class CountingSerial:
         return getattr(self._serial, name)
 
     def __setattr__(self, name, value):
-        if name in ("_serial", "bytes_in", "bytes_out", "_log"):
+        if name in ("_serial", "bytes_in", "bytes_out", "_log", "watch", "_tail"):
             object.__setattr__(self, name, value)
         else:
             setattr(self._serial, name, value)
@@ -108,12 +147,16 @@ class DeviceLink:
         try:
             self.transport = SerialTransport(self.device, baudrate=self.baud)
         except TransportError as e:
-            raise _port_error(self.port, str(e) or "cannot open") from None
+            reason = str(e) or "cannot open"
+            if _held(self.device):
+                reason = BUSY
+            raise _port_error(self.port, reason) from None
         except Exception as e:  # pyserial raises SerialException/ValueError/OSError
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__
             if "lock" in reason.lower() or "busy" in reason.lower():
                 reason += " (is another program, e.g. a terminal or mpremote, using it?)"
             raise _port_error(self.port, reason) from None
+        self._lock_port()
         # mpremote reads a pty one blocking byte at a time with no timeout; a short read
         # timeout lets its own inter-byte and overall timeouts work on every port type.
         self.transport.serial.timeout = 1.0
@@ -125,6 +168,22 @@ class DeviceLink:
             self._close_transport()
             raise LinkError(f"lost the link to {self.port}: {e}") from None
         return self
+
+    def _lock_port(self) -> None:
+        """An exclusive lock on the port (as pyserial's exclusive=True takes): a second
+        camdiag, or another program holding it that way, is named instead of both reading
+        each other's bytes."""
+        import fcntl
+
+        try:
+            fd = self.transport.serial.fileno()
+        except (AttributeError, OSError, ValueError):  # socket:// and other URLs
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._close_transport()
+            raise _port_error(self.port, BUSY) from None
 
     def _enter_raw_repl(self, waits: tuple = (0.3, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)) -> None:
         """Interrupt the application and enter the raw REPL, without a soft reset.
@@ -184,6 +243,8 @@ class DeviceLink:
 
     def close(self, resume: bool = True) -> None:
         """End the session; resume=True puts the board back into its application."""
+        if self.transport is not None and getattr(self, "reset_seen", False):
+            self._close_transport()
         if self.transport is not None:
             try:
                 self.transport.exit_raw_repl()
@@ -225,11 +286,19 @@ class DeviceLink:
         t = self.transport
         try:
             t.exec_raw_no_follow(code)
+            self.counter.watch = True
             return t.follow(timeout)
+        except BoardReset as e:
+            t.in_raw_repl = False
+            self.reset_seen = True  # close() leaves the freshly booted board alone
+            raise LinkError(f"{self.port}: {e}; `camdiag info` shows the reset cause") \
+                from None
         except TransportError as e:
             raise LinkError(f"{self.port}: the board stopped answering ({e})") from None
         except OSError as e:
             raise LinkError(f"{self.port}: lost the link ({e})") from None
+        finally:
+            self.counter.watch = False
 
     def call(self, name: str, args: dict | None = None, timeout: float = DEFAULT_TIMEOUT,
              ) -> Any:

@@ -211,7 +211,14 @@ class VirtualBoard:
             threading.Thread(target=target, daemon=True).start()
         return self
 
+    # What an ESP32-S3's ROM bootloader prints on its UART at a chip reset (not at a soft
+    # reset): hosts see a reset in the middle of a call by it (link.RESET_SIGNS).
+    _ROM_RST = {1: "0x1 (POWERON)", 2: "0xc (RTC_SW_CPU_RST)", 3: "0x7 (TG0WDT_SYS_RST)"}
+
     def _spawn(self, mode: str, reset_cause: int) -> None:
+        if reset_cause in self._ROM_RST and self._child is not None:
+            self._send_out(b"ESP-ROM:esp32s3-20210327\r\nrst:%s,boot:0x8 (SPI_FAST_FLASH_BOOT)"
+                           b"\r\n" % self._ROM_RST[reset_cause].encode())
         opts = dict(self.options)
         opts.update({"mode": mode, "reset_cause": reset_cause})
         opts.setdefault("uid", self._uid())

@@ -24,43 +24,53 @@ def run(args, env=None, timeout=120):
                           env=e)
 
 
-def assert_one_line_error(res, *fragments):
+def assert_one_line_error(res, *fragments, table=None, case=None, area="command line"):
     assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
     err = res.stderr.strip()
     assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
     assert len(err.splitlines()) == 1 and err.startswith("camdiag: "), err
     for f in fragments:
         assert f in err, err
+    if table is not None:
+        table(area, case, f"exit 2: `{err}`")
 
 
-def test_missing_port_names_it_and_lists_ports():
+def test_missing_port_names_it_and_lists_ports(fault_table):
     assert_one_line_error(run(["info", "--port", "/dev/nonexistent"]),
-                          "/dev/nonexistent", "available ports")
+                          "/dev/nonexistent", "available ports",
+                          table=fault_table, case="wrong port: no such device")
 
 
-def test_unknown_sim_option():
-    assert_one_line_error(run(["info", "--port", "sim://?bogus=1"]), "bogus", "fault")
+def test_unknown_sim_option(fault_table):
+    assert_one_line_error(run(["info", "--port", "sim://?bogus=1"]), "bogus", "fault",
+                          table=fault_table, case="unknown virtual board option")
+    assert_one_line_error(run(["rssi", "--port", "sim://?rssi=moon"]), "rssi=moon",
+                          "walk_away", table=fault_table, case="unknown radio scenario")
 
 
-def test_invalid_board_profile_names_file_and_key(tmp_path):
+def test_invalid_board_profile_names_file_and_key(tmp_path, fault_table):
     bad = boards.path("esp32s3-devkit").read_text().replace('"slot": "left"', '"slot": 7')
     p = tmp_path / "board.json"
     p.write_text(bad)
     assert_one_line_error(run(["stimulus", "--board", str(p), "--out", str(tmp_path / "s.wav")]),
-                          str(p), "audio.rx.slot")
+                          str(p), "audio.rx.slot", table=fault_table, area="board profile",
+                          case="malformed board.json: a value of the wrong type")
     p.write_text("{broken")
     assert_one_line_error(run(["stimulus", "--board", str(p), "--out", str(tmp_path / "s.wav")]),
-                          "not valid JSON")
+                          "not valid JSON", table=fault_table, area="board profile",
+                          case="malformed board.json: not JSON")
 
 
-def test_unknown_board_lists_known_ones(tmp_path):
+def test_unknown_board_lists_known_ones(tmp_path, fault_table):
     assert_one_line_error(run(["stimulus", "--board", "nope", "--out", str(tmp_path / "a.wav")]),
-                          "unknown board 'nope'", "esp32s3-devkit")
+                          "unknown board 'nope'", "esp32s3-devkit", table=fault_table,
+                          area="board profile", case="unknown board name")
 
 
-def test_no_micropython_binary_says_how_to_get_one():
+def test_no_micropython_binary_says_how_to_get_one(fault_table):
     res = run(["info", "--port", "sim://"], env={"MICROPYTHON": "/nonexistent/micropython"})
-    assert_one_line_error(res, "MICROPYTHON=/nonexistent/micropython")
+    assert_one_line_error(res, "MICROPYTHON=/nonexistent/micropython", table=fault_table,
+                          case="no MicroPython unix port for the virtual board")
 
 
 def test_help_shows_examples():
@@ -116,7 +126,7 @@ def test_analyze_32_bit_stereo_and_the_mic_on_the_wrong_side(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["rate", "width", "short", "garbage", "missing"])
-def test_analyze_refuses_unusable_files(tmp_path, kind):
+def test_analyze_refuses_unusable_files(tmp_path, kind, fault_table):
     p = tmp_path / f"{kind}.wav"
     if kind == "rate":
         _wav(p, bytes(2 * 20000), rate=8000)
@@ -132,7 +142,8 @@ def test_analyze_refuses_unusable_files(tmp_path, kind):
         frag = "not a PCM WAV"
     else:
         frag = "no such file"
-    assert_one_line_error(run(["analyze", str(p), "--board", "sim"]), frag)
+    assert_one_line_error(run(["analyze", str(p), "--board", "sim"]), frag,
+                          table=fault_table, area="WAV file", case=f"analyze: {kind} file")
 
 
 def test_result_line_parsing():
