@@ -18,7 +18,7 @@ ifdef MICROPYTHON
 export MICROPYTHON
 endif
 
-.PHONY: setup demo test unit hil bench deploy lint clean
+.PHONY: setup demo test unit hil bench soak deploy lint clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,9 @@ hil: setup
 
 bench: setup
 	$(PY) -m camdiag_host.bench
+
+soak: setup
+	$(PY) -m camdiag_host.soak $(or $(RUNS),1000)
 
 deploy: setup
 	$(VENV)/bin/camdiag deploy --port '$(PORT)' $(if $(BOARD),--board $(BOARD))
