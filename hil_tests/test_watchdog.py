@@ -18,7 +18,7 @@ def _hung_records(dut):
             if r["verdict"] == "i2s_fault" and r.get("trigger") == "boot"]
 
 
-def test_power_on_selftest_hang_is_reset_and_reported(dut):
+def test_power_on_selftest_hang_is_reset_and_reported(dut, fault_table):
     end = time.monotonic() + 40
     while not _hung_records(dut) and time.monotonic() < end:
         time.sleep(1)
@@ -27,9 +27,12 @@ def test_power_on_selftest_hang_is_reset_and_reported(dut):
     assert b"[virtual board: watchdog reset]" in dut.log_path.read_bytes()
     rec = _hung_records(dut)[-1]
     assert rec["faults"] == ["i2s_fault"] and rec["outcome"] == "fail"
+    fault_table("watchdog", "I2S read hangs (no clock, DMA stall) in the power-on self-test",
+                "watchdog reset after 5 s (virtual board's board.json); next boot: reset "
+                "cause watchdog, i2s_fault logged, no second hang")
 
 
-def test_a_hanging_host_selftest_is_one_line_and_the_board_comes_back(dut):
+def test_a_hanging_host_selftest_is_one_line_and_the_board_comes_back(dut, fault_table):
     n = len(_hung_records(dut))
     res = subprocess.run(CAMDIAG + ["selftest", "--port", dut.port, "--timeout", "15"],
                          capture_output=True, text=True, timeout=120)
@@ -39,3 +42,5 @@ def test_a_hanging_host_selftest_is_one_line_and_the_board_comes_back(dut):
     dut.wait_app(timeout=40)
     assert dut.call("info")["reset_cause"] == "watchdog"
     assert len(_hung_records(dut)) == n + 1  # the interrupted self-test, reported at boot
+    fault_table("watchdog", "I2S read hangs during `camdiag selftest`",
+                f"exit 2: `{res.stderr.strip()}`; the board resets and logs i2s_fault")

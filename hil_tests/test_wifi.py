@@ -48,10 +48,15 @@ SCENARIOS = [
 @pytest.mark.rig("set_rssi_scenario")
 @pytest.mark.parametrize("scenario,elapsed,seconds,outcome,verdict", SCENARIOS,
                          ids=[f"{s[0]}+{s[1]}s" for s in SCENARIOS])
-def test_radio_scenario_verdict(dut, rig, scenario, elapsed, seconds, outcome, verdict):
+def test_radio_scenario_verdict(dut, rig, scenario, elapsed, seconds, outcome, verdict,
+                                fault_table):
     rig.set_rssi_scenario(scenario, elapsed_s=elapsed)
     rec = call(dut, "rssi", {"seconds": seconds, "log": False})
     assert (rec["outcome"], rec["verdict"]) == (outcome, verdict), rec
+    if outcome != "pass":
+        fault_table("Wi-Fi", f"radio scenario {scenario}" + (f", {elapsed} s in" if elapsed
+                                                             else ""),
+                    f"{outcome}: {verdict}; fix: {rec['advice'] or rec['diagnosis']}")
     w = rec["wifi"]
     if verdict == "wifi_down":
         assert w["samples"] == 0 and rec["advice"]
@@ -94,7 +99,7 @@ NET = [("good", "pass", "healthy"), ("slow_upload", "fail", "net_slow_upload"),
 
 
 @pytest.mark.parametrize("scenario,outcome,verdict", NET, ids=[n[0] for n in NET])
-def test_talk_path_verdicts(dut, scenario, outcome, verdict):
+def test_talk_path_verdicts(dut, scenario, outcome, verdict, fault_table):
     """Against a netserver on this machine (over loopback for the virtual board), with each
     impairment the netserver can apply."""
     host = local_address_towards(call(dut, "ifconfig")["ip"])
@@ -102,6 +107,9 @@ def test_talk_path_verdicts(dut, scenario, outcome, verdict):
         rec = call(dut, "netcheck", {"host": host, "port": srv.port, "log": False})
     assert (rec["outcome"], rec["verdict"]) == (outcome, verdict), rec
     net = rec["net"]
+    if outcome != "pass":
+        fault_table("Wi-Fi", f"network impairment: netserver --scenario {scenario}",
+                    f"{outcome}: {verdict}; fix: {rec['advice']}")
     if scenario == "slow_upload":
         assert 0.7 <= net["upload_mbps"] <= 1.05  # the server read at 1 Mbit/s
     if scenario == "laggy":
@@ -111,10 +119,12 @@ def test_talk_path_verdicts(dut, scenario, outcome, verdict):
     assert srv.stats["uploads"] == 1
 
 
-def test_netcheck_without_a_server_is_an_error_not_a_fault(dut):
+def test_netcheck_without_a_server_is_an_error_not_a_fault(dut, fault_table):
     host = local_address_towards(call(dut, "ifconfig")["ip"])
     rec = call(dut, "netcheck", {"host": host, "port": 9, "log": False})
     assert rec["outcome"] == "error" and rec["faults"] == []
+    fault_table("Wi-Fi", "talk-path check with no netserver listening",
+                f"error (exit 2), no fault blamed on the camera: {rec['diagnosis']}")
     assert "netserver" in rec["diagnosis"]
 
 

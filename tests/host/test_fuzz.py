@@ -20,6 +20,18 @@ N = int(os.environ.get("FUZZ_EXAMPLES", "0")) or None
 FUZZ = settings(max_examples=N, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow]) if N else settings(deadline=None)
 
+_ROWS = set()
+
+
+def _row(case, what):
+    """This test's line in docs/faults.md (written once per run)."""
+    if case not in _ROWS:
+        _ROWS.add(case)
+        from camdiag_host.faulttable import record
+
+        record("fuzzing", case + " (hypothesis; FUZZ_EXAMPLES=N for long runs)", what)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(), kids, max_size=4),
@@ -31,6 +43,7 @@ json_values = st.recursive(
 @example(b"", b"")
 @example(MARKER.encode() + b'{"ok": true, "result": 1}\r\n', b"\xff\x00garbage")
 def test_result_line_parser_on_garbage(before, after):
+    _row("random bytes around the device's result line", "LinkError/DeviceError, one line")
     try:
         parse_result(before + after, "info")
     except (LinkError, DeviceError) as e:
@@ -52,6 +65,7 @@ def test_result_line_parser_finds_the_result_among_noise(value, noise, tail):
 @given(st.text(max_size=300))
 @example('{"name": "x", "chip": "esp32s3", "arch": "xtensawin"}')
 def test_board_json_loader_on_any_text(text):
+    _row("board.json: any text", "loads, or one ProfileError naming the file")
     try:
         p = profile.loads(text, "fuzz/board.json")
     except profile.ProfileError as e:
@@ -75,6 +89,8 @@ paths = st.lists(st.sampled_from(["audio", "rx", "tx", "slot", "rate", "button",
 @given(paths, json_values)
 def test_board_json_loader_on_mutated_profiles(path, value):
     """A valid profile with one key replaced by anything: loads, or one error naming a key."""
+    _row("board.json: any value at any key of a valid profile",
+         "loads, or one ProfileError naming the file and key")
     doc = _valid()
     node = doc
     for key in path[:-1]:
@@ -104,6 +120,7 @@ def _wav_header(channels, rate, bits, data_len, fmt=1):
               st.integers(0, 8), st.integers(0, 96000), st.sampled_from([0, 8, 16, 24, 32]),
               st.integers(0, 2 ** 32 - 37), st.integers(0, 3), st.binary(max_size=200))))
 def test_wav_reader_on_any_file(tmp_path_factory, data):
+    _row("WAV file: random bytes, random headers", "read, or one CamdiagError naming the file")
     path = tmp_path_factory.mktemp("fuzz") / "x.wav"
     path.write_bytes(data)
     try:
@@ -125,3 +142,4 @@ def _profile_sim():
     if not _SIM:
         _SIM.append(profile.validate(_valid(), "boards/sim/board.json"))
     return _SIM[0]
+
