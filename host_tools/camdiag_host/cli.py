@@ -130,9 +130,10 @@ def cmd_log(args) -> int:
 
 
 def cmd_selftest(args) -> int:
+    from .progress import spinner
     from .report import exit_code, format_record, use_color
 
-    with _link(args) as link:
+    with _link(args) as link, spinner(args, "self-test: playing and recording"):
         rec = link.call("selftest", {"log": not args.no_log}, timeout=args.timeout)
     if args.json:
         print(json.dumps(rec, indent=2))
@@ -306,7 +307,10 @@ def cmd_rssi(args) -> int:
         call = {"log": not args.no_log}
         if args.seconds:
             call["seconds"] = int(args.seconds)
-        rec = link.call("rssi", call, timeout=args.timeout + (args.seconds or 0))
+        from .progress import spinner
+
+        with spinner(args, "sampling the Wi-Fi signal"):
+            rec = link.call("rssi", call, timeout=args.timeout + (args.seconds or 0))
     w = rec["wifi"]
     extra = ""
     if w.get("rssi_mean") is not None:
@@ -318,7 +322,9 @@ def cmd_rssi(args) -> int:
 def cmd_scan(args) -> int:
     from . import wifi_view
 
-    with _link(args) as link:
+    from .progress import spinner
+
+    with _link(args) as link, spinner(args, "scanning Wi-Fi channels"):
         rec = link.call("scan", {"log": not args.no_log}, timeout=args.timeout)
     return _print_record(args, rec, wifi_view.format_scan(rec))
 
@@ -350,8 +356,11 @@ def cmd_netcheck(args) -> int:
             if not args.json and server is not None:
                 print(f"netserver on {host}:{port} (scenario {args.scenario or 'good'})",
                       flush=True)
-            rec = link.call("netcheck", {"host": host, "port": port, "log": not args.no_log},
-                            timeout=args.timeout)
+            from .progress import spinner
+
+            with spinner(args, "measuring upload and round trips"):
+                rec = link.call("netcheck", {"host": host, "port": port,
+                                             "log": not args.no_log}, timeout=args.timeout)
         finally:
             if server is not None:
                 server.stop()
@@ -449,8 +458,9 @@ def cmd_sim(args) -> int:
 
 # -- the table --------------------------------------------------------------------------
 def _add_port(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", "-p", required=True,
-                   help="serial device, pyserial URL (socket://, rfc2217://) or sim://[?opts]")
+    p.add_argument("--port", "-p",
+                   help="serial device, pyserial URL (socket://, rfc2217://) or sim://[?opts]; "
+                        "default: the one ESP32 board attached")
     p.add_argument("--baud", type=int, default=115200, help="baud rate (default 115200)")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds without a byte from the board before giving up (default 60)")
@@ -458,6 +468,9 @@ def _add_port(p: argparse.ArgumentParser) -> None:
 
 def _add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    if not any("--quiet" in a.option_strings for a in p._actions):
+        p.add_argument("--quiet", "-q", action="store_true",
+                       help="no progress display (it shows only on a terminal anyway)")
 
 
 COMMANDS: dict[str, tuple[Callable, str, str]] = {
@@ -557,7 +570,6 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--board", help="board profile (default: the board's current one)")
             p.add_argument("--source", action="store_true",
                            help="copy .py sources instead of compiled .mpy")
-            p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
         if name == "log":
             p.add_argument("--last", type=int, default=0, help="only the last N records")
         if name in ("selftest", "rssi", "scan", "netcheck"):
@@ -592,6 +604,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
+        if "port" in vars(args) and args.port is None and args.func is not cmd_sim:
+            from .ports import auto_port
+
+            args.port, what = auto_port()
+            if not (getattr(args, "json", False) or getattr(args, "quiet", False)):
+                print(f"using {args.port} ({what})", file=sys.stderr)
         return args.func(args)
     except CamdiagError as e:
         print(f"camdiag: {e}", file=sys.stderr)

@@ -42,3 +42,20 @@ def list_ports() -> list[PortInfo]:
 
 def likely_esp32_ports() -> list[PortInfo]:
     return [p for p in list_ports() if p.likely_esp32]
+
+
+def auto_port() -> tuple[str, str]:
+    """The one likely ESP32 board attached: (device, description). With none or several,
+    a CamdiagError saying what was found and how to choose."""
+    from .errors import CamdiagError
+
+    ports = list_ports()
+    likely = [p for p in ports if p.likely_esp32]
+    if len(likely) == 1:
+        return likely[0].device, likely[0].chip or likely[0].description
+    if not likely:
+        seen = ", ".join(p.device for p in ports) or "no serial ports at all"
+        raise CamdiagError(f"no ESP32 board found (ports: {seen}): plug the camera in with a "
+                           f"data cable, or give --port (sim:// for a virtual board)")
+    listed = ", ".join(f"{p.device} ({p.chip})" for p in likely)
+    raise CamdiagError(f"several ESP32 boards attached: {listed}; choose one with --port")

@@ -160,3 +160,57 @@ def test_result_line_parsing():
         parse_result(b"Traceback...\n", "x")
     with pytest.raises(LinkError, match="garbled"):
         parse_result(b"#camdiag# {\"ok\": tr\n", "x")
+
+
+class _FakePort:
+    def __init__(self, device, vid=None, pid=None, description="n/a"):
+        self.device, self.vid, self.pid, self.description = device, vid, pid, description
+
+
+def test_port_auto_detect(monkeypatch, capsys, fault_table):
+    """--port may be left out with exactly one likely ESP32 attached; otherwise the user is
+    told what was found and asked to choose."""
+    from camdiag_host import cli
+    from camdiag_host.simboard import VirtualBoard
+
+    with VirtualBoard(options={"realtime": "0"}) as vb:
+        assert vb.wait_ready(15)
+        ports = [_FakePort("/dev/ttyS0"), _FakePort(vb.port, 0x303A, 0x1001, "USB JTAG")]
+        monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports)
+        assert cli.main(["info"]) == 0
+        out, err = capsys.readouterr()
+        assert f"using {vb.port} (Espressif native USB" in err and "camdiag" in out
+    monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports[:1])
+    assert cli.main(["info"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no ESP32 board found (ports: /dev/ttyS0)" in err and "--port" in err
+    fault_table("command line", "no --port and no ESP32 attached", f"exit 2: `{err}`")
+    ports = [_FakePort("/dev/ttyACM0", 0x303A, 0x1001), _FakePort("/dev/ttyUSB0", 0x10C4,
+                                                                    0xEA60)]
+    monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports)
+    assert cli.main(["selftest"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "/dev/ttyACM0" in err and "/dev/ttyUSB0" in err and "choose one with --port" in err
+    fault_table("command line", "no --port and two ESP32 boards attached", f"exit 2: `{err}`")
+
+
+def test_spinner_only_on_a_terminal():
+    import io
+    import time as _time
+
+    from camdiag_host.progress import Spinner
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        with Spinner("scanning", stream=stream, delay=0.0):
+            _time.sleep(0.5)
+    assert "scanning" in tty.getvalue() and tty.getvalue().endswith("\r\x1b[2K")
+    assert pipe.getvalue() == ""
+    quiet = Tty()
+    with Spinner("x", enabled=False, stream=quiet, delay=0.0):
+        _time.sleep(0.3)
+    assert quiet.getvalue() == ""
