@@ -41,7 +41,7 @@ from .errors import CamdiagError
 # ESP32-S3 without PSRAM: about 110 KB of free MicroPython heap once grown (REFERENCE.md).
 # The virtual board adds what its own ROM, REPL and sim models use (measured: see README).
 FIRMWARE_HEAP_KB = 110
-SIM_OVERHEAD_KB = 58  # boards/sim: ROM, REPL, sim models (tests/host/test_sim_budget.py)
+SIM_OVERHEAD_KB = 60  # boards/sim: ROM, REPL, sim models (tests/host/test_sim_budget.py)
 HEAP_KB = FIRMWARE_HEAP_KB + SIM_OVERHEAD_KB
 FLASH_BLOCKS = 512  # 2 MB LittleFS image, 4 KB sectors
 
