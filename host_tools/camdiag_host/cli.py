@@ -155,28 +155,34 @@ def cmd_stimulus(args) -> int:
     return 0
 
 
+def read_capture(link, timeout: float) -> tuple[bytes, int]:
+    """The capture the last self-test kept (keep_capture), as 16-bit PCM, and its rate."""
+    data = bytearray()
+    offset = 0
+    frames = None
+    rate = 0
+    while frames is None or offset < frames:
+        chunk = link.call("capture_read", {"offset": offset, "count": 512}, timeout=timeout)
+        frames, rate = chunk["frames"], chunk["rate"]
+        part = bytes.fromhex(chunk["data"])
+        if not part:
+            break
+        data += part
+        offset += len(part) // 2
+    return bytes(data), rate
+
+
 def cmd_capture(args) -> int:
     from .audio import write_wav
+    from .progress import spinner
 
-    with _link(args) as link:
+    with _link(args) as link, spinner(args, "recording and reading the capture"):
         rec = link.call("selftest", {"log": False, "keep_capture": True}, timeout=args.timeout)
         if rec["verdict"] == "i2s_fault":
             note = rec["checks"][0].get("note")
             raise CamdiagError(f"no recording: the I2S bus failed ({note})", exit_code=1)
-        data = bytearray()
-        offset = 0
-        frames = None
-        rate = None
-        while frames is None or offset < frames:
-            chunk = link.call("capture_read", {"offset": offset, "count": 512},
-                              timeout=args.timeout)
-            frames, rate = chunk["frames"], chunk["rate"]
-            part = bytes.fromhex(chunk["data"])
-            if not part:
-                break
-            data += part
-            offset += len(part) // 2
-    write_wav(args.out, bytes(data), rate)
+        data, rate = read_capture(link, args.timeout)
+    write_wav(args.out, data, rate)
     print(f"wrote {args.out}: {len(data) // 2} frames at {rate} Hz (mic slot, from the end "
           f"of the warm-up); the self-test said: {rec['outcome']} ({rec['verdict']})")
     return 0
@@ -399,6 +405,36 @@ def cmd_netserver(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from . import support
+    from .report import exit_code
+
+    quiet = args.quiet or args.json
+    say = (lambda m: None) if quiet else (lambda m: print(f"... {m}", file=sys.stderr,
+                                                          flush=True))
+    server = None
+    if args.server:
+        host, _, port = args.server.rpartition(":")
+        try:
+            server = (host or args.server, int(port) if host else 5201)
+        except ValueError:
+            raise CamdiagError(f"--server {args.server}: expected HOST:PORT") from None
+    with _link(args) as link:
+        rep = support.collect(link, args.port, server, args.last, args.timeout, say)
+    j, h = support.write(rep, Path(args.out))
+    if args.json:
+        print(json.dumps({"outcome": rep["outcome"], "verdict": rep["verdict"],
+                          "fix": rep["fix"], "json": str(j), "html": str(h)}, indent=2))
+    else:
+        print(f"VERDICT: {rep['outcome'].upper()} - {rep['verdict']}")
+        if rep["fix"]:
+            print(f"FIX TO TRY FIRST: {rep['fix']}")
+        print(f"report: {j} and {h}")
+    return exit_code(rep)
+
+
 def cmd_wifi_setup(args) -> int:
     from .deploy import reboot_into_app
 
@@ -505,6 +541,10 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
     "netserver": (cmd_netserver, "the far end of netcheck: TCP upload sink + UDP echo, with "
                   "optional impairments",
                   "camdiag netserver --listen 5201 --scenario lossy"),
+    "report": (cmd_report, "support report: self-test, Wi-Fi window, scan (and the talk path "
+               "with --server), device info and the log, as report.json + report.html with "
+               "plots; the verdict and the fix to try first on stdout",
+               "camdiag report --port /dev/ttyACM0 --out camera-report"),
     "wifi-setup": (cmd_wifi_setup, "store Wi-Fi credentials on the board and reboot to connect "
                    "(password asked, or $CAMDIAG_WIFI_PASSWORD)",
                    "camdiag wifi-setup --port /dev/ttyACM0 --ssid HomeNet"),
@@ -587,6 +627,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--server", help="HOST:PORT of a running `camdiag netserver`")
             p.add_argument("--scenario", help="impairment of the netserver started here "
                            "(good, slow_upload, lossy, laggy, jittery)")
+        if name == "report":
+            p.add_argument("--out", "-o", required=True, help="folder for the report files")
+            p.add_argument("--server", help="HOST:PORT of a `camdiag netserver`: adds the "
+                           "talk-path check")
+            p.add_argument("--last", type=int, default=20, help="log records included "
+                           "(default 20)")
         if name == "wifi-setup":
             p.add_argument("--ssid", required=True, help="network name")
         if name == "button":

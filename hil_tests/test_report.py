@@ -1,0 +1,65 @@
+"""`camdiag report` as support uses it: a healthy camera and two faulty ones, each a folder
+with report.json (checked against its schema) and report.html (offline, three plots), the
+verdict and the first fix on stdout, and no Wi-Fi password anywhere."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from camdiag_host import support
+from camdiag_host.netserver import NetServer
+from camdiag_host.simboard import SIM_PASSWORD
+
+pytestmark = pytest.mark.sim
+CAMDIAG = [sys.executable, "-m", "camdiag_host.cli"]
+
+
+@pytest.mark.parametrize("fault,outcome,verdict,fix", [
+    ("", "pass", "healthy", ""),
+    ("speaker_silent", "fail", "speaker_silent", "speaker plug"),
+    ("muffled", "fail", "muffled", "clean the speaker"),
+])
+def test_report_for_a_camera(tmp_path, fault, outcome, verdict, fix):
+    out = tmp_path / "report"
+    port = "sim://?ssid=HomeNet&realtime=0&seed=3" + (f"&fault={fault}" if fault else "")
+    with NetServer(bind="127.0.0.1", port=0) as srv:
+        res = subprocess.run(CAMDIAG + ["report", "--port", port, "--out", str(out),
+                                        "--server", f"127.0.0.1:{srv.port}"],
+                             capture_output=True, text=True, timeout=180)
+    assert res.returncode == (0 if outcome == "pass" else 1), res.stdout + res.stderr
+    assert f"VERDICT: {outcome.upper()} - {verdict}" in res.stdout
+    if fix:
+        assert "FIX TO TRY FIRST:" in res.stdout and fix in res.stdout
+    rep = json.loads((out / "report.json").read_text())
+    support.validate(rep)  # the schema: every key, its type, every finding complete
+    assert rep["selftest"]["verdict"] == verdict and rep["netcheck"]["outcome"] == "pass"
+    assert rep["wifi"]["kind"] == "wifi" and rep["scan"]["kind"] == "scan"
+    assert rep["log"] and rep["log"][-1]["kind"] in ("netcheck", "wifi", "selftest")
+    page = (out / "report.html").read_text()
+    assert page.count("<svg") == 3 and "http" not in page.replace(
+        'xmlns="http://www.w3.org/2000/svg"', "")  # offline: no external resource
+    for t in (500, 1031, 3150):
+        assert f"{t} Hz" in page  # the test tones marked on the spectrum
+    spec = rep["spectrum"]
+    peak = spec["hz"][spec["dbfs"].index(max(spec["dbfs"]))]
+    if verdict == "healthy":
+        assert any(abs(peak - t) < 70 for t in (500, 1031)), peak  # a tone dominates
+    for f in (out / "report.json", out / "report.html"):
+        assert SIM_PASSWORD not in f.read_text()
+    assert SIM_PASSWORD not in res.stdout + res.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json"]
+
+
+def test_findings_are_ordered_cheapest_fix_first():
+    recs = {"selftest": {"outcome": "fail", "checks": [
+        {"name": "a", "outcome": "fail", "fault": "x", "advice": "Replace the speaker."},
+        {"name": "b", "outcome": "fail", "fault": "y",
+         "advice": "Unplug the camera for 15 s and plug it back in."}]},
+        "wifi": {"outcome": "warn", "checks": [
+            {"name": "c", "outcome": "warn", "note": "move closer"}]}}
+    f = support.findings(recs)
+    assert [x["check"] for x in f] == ["b", "a", "c"]
+    assert support.redact({"wifi": {"password": "p", "password_set": True}}) == \
+        {"wifi": {"password": "<redacted>", "password_set": True}}
