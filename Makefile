@@ -18,7 +18,7 @@ ifdef MICROPYTHON
 export MICROPYTHON
 endif
 
-.PHONY: setup demo test unit hil bench soak deploy lint clean
+.PHONY: setup browser demo test unit hil bench soak deploy lint clean
 
 setup: $(STAMP)
 
@@ -32,14 +32,21 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(PY) -m camdiag_host.demo
 
-test: setup
+# Headless Chromium renders the support report in the tests (Debian's package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get install -y -q chromium >/dev/null || \
+		(apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null) || \
+		sudo apt-get install -y -q chromium >/dev/null) || \
+		(echo "make browser: could not install Debian's chromium (apt-get install chromium)"; exit 1)
+
+test: setup browser
 	$(PY) -m pytest -q -n $(WORKERS) tests
 	$(MAKE) --no-print-directory hil
 
 unit: setup
 	$(PY) -m pytest -q tests
 
-hil: setup
+hil: setup browser
 	$(PY) -m pytest -q hil_tests $(foreach p,$(PORT),--port '$(p)') --rig $(RIG) \
 		$(if $(RIG_PORT),--rig-port $(RIG_PORT)) $(if $(BOARD),--board $(BOARD)) $(HIL_PAR) \
 		--junitxml=build/hil/junit.xml

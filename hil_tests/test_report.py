@@ -3,6 +3,7 @@ with report.json (checked against its schema) and report.html (offline, three pl
 verdict and the first fix on stdout, and no Wi-Fi password anywhere."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -50,6 +51,41 @@ def test_report_for_a_camera(tmp_path, fault, outcome, verdict, fix):
         assert SIM_PASSWORD not in f.read_text()
     assert SIM_PASSWORD not in res.stdout + res.stderr
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json"]
+    _screenshot_shows_the_plots(out / "report.html", tmp_path)
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                  "--window-size=760,2000"]
+
+
+def _pixels_near(img, rgb, tol=40):
+    import numpy as np
+
+    a = np.asarray(img.convert("RGB")).astype(int)
+    return int((np.abs(a - np.array(rgb)).sum(axis=2) < tol).sum())
+
+
+def _screenshot_shows_the_plots(page, tmp_path):
+    """Open the page in headless Chromium (Debian's, installed by `make browser`) and look
+    at the picture: the spectrum and history lines (blue), the tone markers (orange) and
+    the level dots are drawn."""
+    from PIL import Image
+
+    chromium = shutil.which("chromium")
+    assert chromium, "headless Chromium missing: run `make browser` (apt-get install chromium)"
+    shot = tmp_path / "shot.png"
+    res = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chr'}",
+                          f"--screenshot={shot}", page.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    assert shot.exists(), res.stderr[-500:]
+    img = Image.open(shot)
+    assert img.size == (760, 2000)
+    assert _pixels_near(img, (21, 101, 192)) > 800  # spectrum + RSSI history lines
+    assert _pixels_near(img, (230, 81, 0), tol=60) > 40  # the tone markers (thin, dashed)
+    dots = _pixels_near(img, (46, 125, 50)) + _pixels_near(img, (198, 40, 40))
+    assert dots > 200  # levels against their limits
 
 
 def test_findings_are_ordered_cheapest_fix_first():

@@ -249,9 +249,10 @@ def plot_history(h: dict | None, w=640, ht=200) -> str:
     elif len(pts) == 1:
         px, py = pts[0].split(",")
         body.append(f'<circle cx="{px}" cy="{py}" r="3" fill="#1565c0"/>')
+    span = n * h["period_s"]
+    span = f"{span // 60} min" if span >= 120 else f"{span} s"
     body.append(f'<text x="{x0}" y="{ht - 8}" font-size="11">RSSI history, dBm: last '
-                f'{n * h["period_s"] // 60} min, one value per {h["period_s"]} s (red: link '
-                f'down)</text>')
+                f'{span}, one value per {h["period_s"]} s (red: link down)</text>')
     return _svg(w, ht, "".join(body), "RSSI history")
 
 
