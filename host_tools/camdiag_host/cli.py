@@ -405,6 +405,26 @@ def cmd_netserver(args) -> int:
     return 0
 
 
+def cmd_flash(args) -> int:
+    from . import flash
+    from .deploy import deploy, reboot_into_app
+
+    board = args.board or "esp32s3-devkit"
+    say = (lambda m: None) if args.quiet or args.json else (lambda m: print(m, flush=True))
+    say(f"writing {args.firmware} to {args.port} with esptool"
+        + (" (erasing the flash first)" if args.erase else ""))
+    res = flash.write(args.port, args.firmware, board, erase=args.erase, baud=args.flash_baud,
+                      quiet=args.quiet or args.json, stub=not args.no_stub)
+    say(f"flashed {res['bytes']} bytes at 0x{res['offset']:x}; deploying camdiag")
+    time.sleep(2.0)  # the board resets into the new MicroPython
+    with _link(args) as link:
+        res["deploy"] = deploy(link, board, say=say)
+        reboot_into_app(link)
+    _out(args, f"done: MicroPython flashed, camdiag deployed "
+               f"({len(res['deploy']['changed'])} file(s) written), board rebooted", res)
+    return 0
+
+
 def cmd_report(args) -> int:
     from pathlib import Path
 
@@ -541,6 +561,9 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
     "netserver": (cmd_netserver, "the far end of netcheck: TCP upload sink + UDP echo, with "
                   "optional impairments",
                   "camdiag netserver --listen 5201 --scenario lossy"),
+    "flash": (cmd_flash, "write a MicroPython .bin with esptool (offset from board.json), "
+              "then deploy camdiag", "camdiag flash --port /dev/ttyACM0 --firmware "
+              "ESP32_GENERIC_S3-20250415-v1.25.0.bin --erase"),
     "report": (cmd_report, "support report: self-test, Wi-Fi window, scan (and the talk path "
                "with --server), device info and the log, as report.json + report.html with "
                "plots; the verdict and the fix to try first on stdout",
@@ -627,6 +650,15 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--server", help="HOST:PORT of a running `camdiag netserver`")
             p.add_argument("--scenario", help="impairment of the netserver started here "
                            "(good, slow_upload, lossy, laggy, jittery)")
+        if name == "flash":
+            p.add_argument("--firmware", required=True, help="MicroPython image (.bin)")
+            p.add_argument("--board", help="board profile (default esp32s3-devkit)")
+            p.add_argument("--erase", action="store_true", help="erase the whole flash first")
+            p.add_argument("--flash-baud", type=int, default=460800,
+                           help="esptool's baud rate (default 460800)")
+            p.add_argument("--no-stub", action="store_true",
+                           help="esptool with the ROM loader only (slower; when the stub "
+                                "flasher will not start)")
         if name == "report":
             p.add_argument("--out", "-o", required=True, help="folder for the report files")
             p.add_argument("--server", help="HOST:PORT of a `camdiag netserver`: adds the "
