@@ -288,6 +288,32 @@ def cmd_button(args) -> int:
     return 0
 
 
+def _serve_until_stopped(cleanup) -> None:
+    """Keep a service (virtual board, netserver) up until Ctrl-C or SIGTERM."""
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    try:
+        while not stop:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cleanup()
+
+
+def _parse_server(text: str) -> tuple[str, int]:
+    """HOST:PORT (PORT defaults to the netserver's 5201)."""
+    from .netserver import DEFAULT_PORT
+
+    host, _, port = text.rpartition(":")
+    if not host:
+        return text, DEFAULT_PORT
+    try:
+        return host, int(port)
+    except ValueError:
+        raise CamdiagError(f"--server {text}: expected HOST:PORT") from None
+
+
 def _print_record(args, rec: dict, extra: str = "") -> int:
     from .report import exit_code, format_record, use_color
 
@@ -338,16 +364,10 @@ def cmd_scan(args) -> int:
 def _server_for(args, link):
     """(host, port, server or None): --server, else a netserver started here on the address
     the board can reach (its Wi-Fi route back to this machine)."""
-    from .netserver import DEFAULT_PORT, NetServer, local_address_towards
+    from .netserver import NetServer, local_address_towards
 
     if args.server:
-        host, _, port = args.server.rpartition(":")
-        if not host:
-            host, port = args.server, str(DEFAULT_PORT)
-        try:
-            return host, int(port), None
-        except ValueError:
-            raise CamdiagError(f"--server {args.server}: expected HOST:PORT") from None
+        return (*_parse_server(args.server), None)
     ip = link.call("ifconfig", timeout=args.timeout)["ip"]
     if ip in ("0.0.0.0", ""):
         return "0.0.0.0", 0, None  # not connected: the board says so itself
@@ -393,15 +413,7 @@ def cmd_netserver(args) -> int:
     shown = ", ".join(f"{k} {v}" for k, v in kw.items()) or "no impairment"
     print(f"camdiag netserver on {args.bind}:{srv.port} (TCP upload + UDP echo; {shown}); "
           f"Ctrl-C to stop", flush=True)
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
-    try:
-        while not stop:
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        srv.stop()
+    _serve_until_stopped(srv.stop)
     return 0
 
 
@@ -434,13 +446,7 @@ def cmd_report(args) -> int:
     quiet = args.quiet or args.json
     say = (lambda m: None) if quiet else (lambda m: print(f"... {m}", file=sys.stderr,
                                                           flush=True))
-    server = None
-    if args.server:
-        host, _, port = args.server.rpartition(":")
-        try:
-            server = (host or args.server, int(port) if host else 5201)
-        except ValueError:
-            raise CamdiagError(f"--server {args.server}: expected HOST:PORT") from None
+    server = _parse_server(args.server) if args.server else None
     with _link(args) as link:
         rep = support.collect(link, args.port, server, args.last, args.timeout, say)
     j, h = support.write(rep, Path(args.out))
@@ -499,16 +505,8 @@ def cmd_sim(args) -> int:
     print(f"  board log    {vb.log_path}")
     print(f"try: mpremote connect {vb.port} fs ls      |  camdiag info --port {vb.port}")
     print("Ctrl-C to stop", flush=True)
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
-    try:
-        while not stop:
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        vb.stop()
-        print("\nvirtual board stopped")
+    _serve_until_stopped(vb.stop)
+    print("\nvirtual board stopped")
     return 0
 
 
