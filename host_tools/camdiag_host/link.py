@@ -325,21 +325,36 @@ def _to_micropython_literal(obj: Any) -> str:
     return "__import__('json').loads(%r)" % json.dumps(obj)
 
 
+def _result_in(raw: bytes, marker: bytes):
+    """The result object a line carries: after the first marker whose rest parses (noise
+    may precede the marker; the result's own strings may contain the marker text)."""
+    i = raw.find(marker)
+    while i >= 0:
+        try:
+            msg = json.loads(raw[i + len(marker):].strip().decode("utf-8"))
+            if isinstance(msg, dict) and "ok" in msg:
+                return msg
+        except (UnicodeDecodeError, ValueError):
+            pass
+        i = raw.find(marker, i + 1)
+    return None
+
+
 def parse_result(out: bytes, name: str, port: str = "device") -> Any:
     """The result of the last marker line in `out`; LinkError/DeviceError otherwise."""
     marker = MARKER.encode()
     line = None
+    msg = None
     for raw in out.split(b"\n"):
-        i = raw.rfind(marker)
-        if i >= 0:
-            line = raw[i + len(marker):].strip()
+        if marker in raw:
+            found = _result_in(raw, marker)
+            line = raw[raw.find(marker) + len(marker):].strip()
+            msg = found
     if line is None:
         shown = out.decode(errors="replace").strip()[-200:]
         raise LinkError(f"{port}: no result line from {name} (got: {shown!r})")
-    try:
-        msg = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise LinkError(f"{port}: garbled result line from {name}: {line[:120]!r}") from None
+    if msg is None:
+        raise LinkError(f"{port}: garbled result line from {name}: {line[:120]!r}")
     if not isinstance(msg, dict) or "ok" not in msg:
         raise LinkError(f"{port}: unexpected result from {name}: {line[:120]!r}")
     if not msg["ok"]:
