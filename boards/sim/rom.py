@@ -346,6 +346,13 @@ def signal_ready():
             f.write("1")
 
 
+def signal_booted():
+    # boot.py is done (safe-mode sampling included): for the supervisor's power_cycle().
+    # The host FS is unmounted by now: the shell leaves the marker.
+    if _READY:
+        os.system("touch '%s.boot'" % _READY)
+
+
 def main():
     raw = simctl.OPTS.get("mode") == "raw"
     signal_ready()
@@ -353,7 +360,10 @@ def main():
     gc.collect()
     simctl.boot_done()
     try:
-        run_file("boot.py")
+        try:
+            run_file("boot.py")
+        finally:
+            signal_booted()
         if not raw:
             run_file("main.py")
     except KeyboardInterrupt:

@@ -339,12 +339,7 @@ class SimRig(Rig):
         self.vb.set_radio(scan=name)
 
     def power_cycle(self) -> None:
-        before = len(self.vb.exits)
-        self.vb.kill()
-        end = time.monotonic() + 10
-        while len(self.vb.exits) == before and time.monotonic() < end:
-            time.sleep(0.02)
-        assert self.vb.wait_ready(15), "the virtual board did not power on again"
+        assert self.vb.power_cycle(), "the virtual board did not power on again"
 
     def restore(self) -> None:
         self.vb.set_faults([])

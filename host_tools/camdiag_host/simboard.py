@@ -174,6 +174,7 @@ class VirtualBoard:
         self.control_path.write_text("")
         self.ready_path = self.dir / "ready"
         self._wdt_path = self.dir / "ready.wdt"  # written by the sim's watchdog (simctl)
+        self.booted_path = self.dir / "ready.boot"  # boot.py has run (rom.signal_booted)
         self.log_path = Path(log_path) if log_path else self.dir / "board.log"
         self._log = open(self.log_path, "ab")
         self._lock = threading.RLock()
@@ -235,6 +236,7 @@ class VirtualBoard:
             }
         )
         self.ready_path.unlink(missing_ok=True)
+        self.booted_path.unlink(missing_ok=True)
         self._written = 0  # bytes written to this child's stdin
         self._child = subprocess.Popen(
             [self.mp, "-X", "heapsize=%dK" % self.heap_kb, str(BOARDS_DIR / "sim" / "rom.py")],
@@ -285,6 +287,19 @@ class VirtualBoard:
         child = self._child
         if child and child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
+
+    def power_cycle(self, timeout: float = 15.0) -> bool:
+        """Pull the plug and wait until the board powered on again has run boot.py (not
+        just started: a host connecting earlier would interrupt boot.py, safe-mode check
+        included)."""
+        old = self._child
+        self.kill()
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self._child is not old and self.booted_path.exists():
+                return True
+            time.sleep(0.02)
+        return False
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         end = time.monotonic() + timeout
