@@ -152,15 +152,13 @@ def _slow_proxy(target_port: int, bytes_per_s: int):
 def test_very_slow_link(dut, fault_table):
     port = int(dut.sim.url.rsplit(":", 1)[1])
     srv = _slow_proxy(port, 1200)  # about 9600 baud
-    t0 = time.monotonic()
     res = camdiag("selftest", "--port", f"socket://127.0.0.1:{srv.getsockname()[1]}",
                   "--json", "--no-log", timeout=300)
-    took = time.monotonic() - t0
     srv.close()
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["verdict"] == "healthy"
     fault_table("link", "a very slow link (1200 bytes/s, ~9600 baud)",
-                f"works, slower: the self-test answered in {round(took / 10) * 10} s or so")
+                "works, slower: the whole self-test record arrives, verdict healthy")
 
 
 # -- corrupt files on the board ---------------------------------------------------------------
@@ -230,7 +228,8 @@ def test_corrupt_results_log(dut, how, fault_table):
         assert r in kept, (r, kept)
     assert any("unreadable" in p for p in res["problems"]), res["problems"]
     dut.call("selftest", {"log": True})  # and the log goes on
-    fault_table("flash files", f"results log: a {how} record in the middle, a torn last one",
+    fault_table("flash files", f"results log: one record {how} in the middle, a torn last "
+                "one",
                 f"every readable record kept; log: `{res['problems'][0]}`; appends go on")
 
 
@@ -270,7 +269,8 @@ def test_selftests_leave_the_heap_where_they_found_it(dut, fault_table):
         end = int(link.exec_raw(mem)[0])
     assert end - start <= 256, (start, end)
     fault_table("memory", "40 self-tests in a row at the 110 KB heap cap",
-                f"no MemoryError; heap after gc.collect() {start} -> {end} bytes")
+                "no MemoryError; the heap after gc.collect() grew by at most 256 bytes "
+                "(`make soak`: 1000 runs)")
 
 
 # -- secrets ----------------------------------------------------------------------------------

@@ -56,7 +56,10 @@ def test_radio_scenario_verdict(dut, rig, scenario, elapsed, seconds, outcome, v
     if outcome != "pass":
         fault_table("Wi-Fi", f"radio scenario {scenario}" + (f", {elapsed} s in" if elapsed
                                                              else ""),
-                    f"{outcome}: {verdict}; fix: {rec['advice'] or rec['diagnosis']}")
+                    f"{outcome}: {verdict}; " + (f"fix: {rec['advice']}" if rec["advice"] else
+                                                 "warning: " + ", ".join(
+                                                     c["name"] for c in rec["checks"]
+                                                     if c["outcome"] == "warn")))
     w = rec["wifi"]
     if verdict == "wifi_down":
         assert w["samples"] == 0 and rec["advice"]
