@@ -333,14 +333,20 @@ def _post():
         STATE["post"] = rec["verdict"]
 
 
+def _announce(rec):
+    """A self-test the app ran: remembered for a click, an event line, the LED pattern."""
+    STATE["verdict"] = rec["verdict"]
+    _emit("selftest_" + rec["outcome"] + ":" + rec["verdict"], time.ticks_ms())
+    show("selftest_passed" if rec["outcome"] in ("pass", "warn") else "selftest_failed")
+
+
 def _log_post(rec):
     import camdiag
     from camdiag import record
 
     store.append_record(record.compact(rec))
-    STATE["verdict"] = STATE["post"] = rec["verdict"]
-    _emit("selftest_" + rec["outcome"] + ":" + rec["verdict"], time.ticks_ms())
-    show("selftest_failed")
+    STATE["post"] = rec["verdict"]
+    _announce(rec)
     camdiag.unload(("camdiag.selftest", "camdiag.record", "camdiag.diagnosis"))
 
 
@@ -358,9 +364,7 @@ def _selftest(trigger):
         rec = selftest.service_selftest(log=True, wifi=trigger != "boot", trigger=trigger,
                                         feed=heartbeat)
         selftest = None  # noqa: F841
-        STATE["verdict"] = rec["verdict"]
-        _emit("selftest_" + rec["outcome"] + ":" + rec["verdict"], time.ticks_ms())
-        show("selftest_passed" if rec["outcome"] in ("pass", "warn") else "selftest_failed")
+        _announce(rec)
     except Exception as e:  # a failing self-test must not stop the app
         store.note("%s self-test failed: %s" % (trigger, e))
         show("error")

@@ -78,14 +78,6 @@ def read(wlan):
         return -1, None
 
 
-def link_bars(wlan, tracker=None):
-    """Bars for the board's WLAN: 0 when not connected."""
-    _, dbm = read(wlan)
-    if tracker is not None:
-        return tracker.update(dbm)
-    return 0 if dbm is None else bars(dbm)
-
-
 class History:
     """RSSI history in one preallocated bytearray: a byte per period (dBm + 128; 0 = not
     connected). 2880 x 30 s = 24 h in 2.8 KB. push() allocates nothing."""

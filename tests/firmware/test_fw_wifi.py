@@ -46,8 +46,6 @@ def test_read_never_leaks_oserror():
     assert wifi.read(Raises()) == (-1, None)
     assert wifi.read(FakeWlan([None], down_status=202)) == (202, None)
     assert wifi.read(FakeWlan([-60])) == (1010, -60)
-    assert wifi.link_bars(FakeWlan([None])) == 0 and wifi.link_bars(Raises()) == 0
-    assert wifi.link_bars(FakeWlan([-60])) == 3
 
 
 def test_bar_tracker_hysteresis():
