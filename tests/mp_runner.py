@@ -6,6 +6,8 @@ import sys
 root = sys.argv[1]
 sys.path.insert(0, root + "/tests/firmware")
 sys.path.insert(0, root + "/firmware")
+sys.path.insert(0, root + "/tests/sim")  # the virtual board's models (boards/sim)
+sys.path.insert(0, root + "/boards/sim")
 
 passed = 0
 failed = 0

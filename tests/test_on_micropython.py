@@ -1,4 +1,5 @@
-"""The firmware tests again, on the real MicroPython unix port (catches what CPython allows)."""
+"""The firmware tests again, on the real MicroPython unix port (catches what CPython allows),
+and the virtual board's hardware models (tests/sim), which only run there."""
 
 import subprocess
 from pathlib import Path
@@ -8,7 +9,8 @@ import pytest
 from camdiag_host.simboard import micropython_binary
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = sorted(p.stem for p in (ROOT / "tests" / "firmware").glob("test_fw_*.py"))
+MODULES = sorted(p.stem for p in (ROOT / "tests" / "firmware").glob("test_fw_*.py")) + \
+    sorted(p.stem for p in (ROOT / "tests" / "sim").glob("test_sim_*.py"))
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -1,11 +1,16 @@
 # Acoustic model of the virtual board: speaker (I2S TX) -> air -> mic (I2S RX).
 #
-# TX and RX share one sample clock (as on the ESP32-S3, both derived from the same APLL),
-# but start at different moments: the RX stream begins `start_offset` samples after TX.
-# What TX plays reaches RX `delay` samples later, through a small speaker's band-pass
-# (2nd-order high-pass at 400 Hz, 1st-order low-pass at 5 kHz), scaled by the
-# speaker-to-mic coupling, with room noise and the mic's self-noise (-87 dBFS, INMP441).
-# RX words are 24-bit data left-justified in the 32-bit slot the mic drives.
+# TX and RX share one sample clock (as on the ESP32-S3, both derived from the same PLL),
+# and each stream starts when its I2S object is constructed (the constructor ends in
+# i2s_channel_enable(), ports/esp32/machine_i2s.c), so their offset is what the firmware's
+# own timing makes it. The DMA rings are modelled as the port builds them (DmaTx, DmaRx
+# below, from machine_i2s.c and ESP-IDF esp_driver_i2s/i2s_common.c).
+# What the amp plays reaches RX `delay` samples later (acoustic path + mic filter, 0.5-3.5
+# ms), through a small speaker's band-pass (2nd-order high-pass at 400 Hz, 1st-order
+# low-pass at 5 kHz), scaled by the speaker-to-mic coupling, with room noise and the mic's
+# self-noise (-87 dBFS, INMP441). RX words are 24-bit data left-justified in the 32-bit
+# slot the mic drives; the bits it does not drive float (sd_float=hold|random|zero: no
+# pull-down on SD holds the last bit or picks up random bits; zero = a pull-down fitted).
 # An RX read before TX has played returns the room's noise, as on a board; TX underrun
 # plays zeros. Faults cut or corrupt one stage each (FAULTS below); several may combine.
 #
@@ -19,6 +24,7 @@ import micropython
 FAULTS = (
     "speaker_silent",  # amp dead or speaker wire cut: coupling 0
     "mic_dead",  # mic data line stuck: zeros, a constant, or frozen bits
+    "mic_unwired",  # SD not connected: the input floats, random bits in both slots
     "i2s_fault",  # RX never delivers (no clock / DMA stall): readinto times out
     "wrong_slot",  # mic's L/R pin on the other level: data in the other slot
     "muffled",  # blocked or dirty sound port: extra 2-pole low-pass at 900 Hz
@@ -29,16 +35,18 @@ FAULTS = (
     "i2s_hang",  # RX DMA stalls with no timeout: readinto never returns (the watchdog's case)
 )
 
-RING = 4096  # TX history kept for the air path (> delay + TX lead)
-_MASK = RING - 1
+RING = 4096  # amp output history for the air path (> delay + the RX ring's lag, 8 x 256)
+DMA_BUF_FRAMES = 256  # ports/esp32/machine_i2s.c DMA_BUF_LEN_IN_I2S_FRAMES
+DMA_POOL_BYTES = 16384  # the largest TX ibuf a board profile allows
 MIC_START_FRAMES = 4096  # INMP441: 2**18 SCK cycles of zeros at 16 kHz x 64 bits
 
 # Parameter and state slots in the int arrays shared with the viper kernel.
 _P_B0, _P_B1, _P_B2, _P_A1, _P_A2, _P_LPF, _P_MUF, _P_COUPLE = 0, 1, 2, 3, 4, 5, 6, 7
 _P_NOISE, _P_SELF, _P_DC, _P_DIST, _P_SLOT, _P_DELAY = 8, 9, 10, 11, 12, 13
-_P_STUCK, _P_STUCKVAL = 14, 15
+_P_STUCK, _P_STUCKVAL, _P_FLOAT = 14, 15, 16
+_FLOAT_MODES = {"zero": 0, "random": 1, "hold": 2}
 _S_X1, _S_X2, _S_H1, _S_H2, _S_L, _S_M1, _S_M2, _S_RNG = 0, 1, 2, 3, 4, 5, 6, 7
-_S_TXCOUNT, _S_RXSRC, _S_MICAGE = 8, 9, 10
+_S_TXCOUNT, _S_RXSRC, _S_MICAGE, _S_FIRST = 8, 9, 10, 11
 
 
 @micropython.viper
@@ -53,6 +61,7 @@ def _rx_kernel(out, nframes: int, ring, par, st):
     r = ptr16(ring)
     p = ptr32(par)
     s = ptr32(st)
+    first = s[11]  # the frame of out to start at (no slice: the sim allocates nothing)
     b0 = ((p[0] ^ sb) - sb)
     b1 = ((p[1] ^ sb) - sb)
     b2 = ((p[2] ^ sb) - sb)
@@ -69,6 +78,7 @@ def _rx_kernel(out, nframes: int, ring, par, st):
     delay = p[13]
     stuck = p[14]
     stuckval = p[15]
+    flt = p[16]
     x1 = ((s[0] ^ sb) - sb)
     x2 = ((s[1] ^ sb) - sb)
     h1 = ((s[2] ^ sb) - sb)
@@ -134,12 +144,29 @@ def _rx_kernel(out, nframes: int, ring, par, st):
             word = stuckval
         elif stuck == 3:
             word = (word & (m32 ^ 0xFFFFFF)) | stuckval
+        # The mic drives 24 bits of its slot; the line floats for the rest of the frame.
+        other = 0
+        if flt == 1 or stuck == 4:
+            rng ^= (rng << 13) & m32
+            rng ^= rng >> 17
+            rng ^= (rng << 5) & m32
+            word = word | (rng & 0xFF)
+            other = rng
+            rng ^= (rng << 13) & m32
+            rng ^= rng >> 17
+            rng ^= (rng << 5) & m32
+            if stuck == 4:  # nothing drives SD at all
+                word = other ^ (rng << 8)
+                other = rng
+        elif flt == 2 and (word & 0x100):  # holds the last data bit
+            word = word | 0xFF
+            other = m32
         if slot:
-            o[2 * i] = 0
-            o[2 * i + 1] = word
+            o[2 * (first + i)] = other & m32
+            o[2 * (first + i) + 1] = word & m32
         else:
-            o[2 * i] = word
-            o[2 * i + 1] = 0
+            o[2 * (first + i)] = word & m32
+            o[2 * (first + i) + 1] = other & m32
         src += 1
         age += 1
         i += 1
@@ -155,13 +182,179 @@ def _rx_kernel(out, nframes: int, ring, par, st):
     s[10] = age
 
 
+class Clock:
+    """The shared sample clock in microseconds. realtime: wall time. Otherwise waits are
+    skipped instead of slept (the code's own running time still counts, so a stalled loop
+    still overruns the RX ring), which runs the audio faster than real time."""
+
+    def __init__(self, realtime):
+        self.realtime = realtime
+        self.epoch = time.ticks_us()
+        self.skipped = 0
+
+    def now(self):
+        return time.ticks_diff(time.ticks_us(), self.epoch) + self.skipped
+
+    def wait_until(self, t_us):
+        ahead = t_us - self.now()
+        if ahead > 0:
+            if self.realtime:
+                time.sleep_us(ahead)
+            else:
+                self.skipped += ahead
+
+
+def dma_buf_count(ibuf, frame_bytes):
+    # machine_i2s.c get_dma_buf_count(): ibuf / (256 * frame bytes), at least 2 (v1.24+)
+    return max(2, ibuf // (DMA_BUF_FRAMES * frame_bytes))
+
+
+class DmaTx:
+    """The TX DMA ring (ESP-IDF i2s_common.c, machine_i2s.c with auto_clear = true).
+
+    n buffers of 256 frames played in a circle from enable; at enable all are zero. When a
+    buffer has played, the ISR zeroes it (auto_clear) and puts it on a queue of n - 1 free
+    buffers (dropping the oldest when full). write() takes the oldest free buffer, blocking
+    until one is freed, so data written into the buffer freed at the end of slot s plays in
+    slot s + n: written audio leaves the amp behind the whole ring. Data that arrives after
+    its slot has begun is lost (TX underrun: that slot plays zeros)."""
+
+    def __init__(self, clock, pool, target, free):
+        # One per board, made at power-on and restarted per stream: the sim shares the
+        # firmware's heap, so it allocates nothing per stream that could fragment it.
+        self.clock = clock
+        self.bufs = pool
+        self.target = target
+        self.free = free
+        self.start(16000, 1024)  # every attribute exists from power-on (no dict growth later)
+
+    def start(self, rate, ibuf):
+        self.rate = rate
+        pool = self.bufs
+        target = self.target
+        clock = self.clock
+        self.n = dma_buf_count(ibuf, 2)
+        if 2 * self.n * DMA_BUF_FRAMES > len(pool):
+            raise OSError(12)  # ESP_ERR_NO_MEM from i2s_alloc_dma_desc
+        # int16 frames; zeroed buffers, as heap_caps_calloc gives them
+        for i in range(2 * self.n * DMA_BUF_FRAMES):
+            pool[i] = 0
+        for i in range(self.n):  # target: the slot each buffer's written data plays in
+            target[i] = -1
+        # free: a ring of slots that ended, oldest first; their buffer = slot % n
+        self.free_head = 0
+        self.free_len = 0
+        self.t0 = clock.now()  # i2s_channel_enable(): the constructor's last step
+        self.ended = 0  # slots [0, ended) have played and been freed
+        self.cur = -1  # the free slot being filled by write(), -1: none
+        self.pos = 0  # frames filled in it
+        self.stop_slot = None  # deinit(): no slot from here on plays anything
+        self.lost_frames = 0
+        return self
+
+    def slot_start(self, s):
+        return self.t0 + (s * DMA_BUF_FRAMES * 1000000) // self.rate
+
+    def events(self, now, air):
+        """Process the slot ends up to now: the amp's history gets each slot's content."""
+        while self.slot_start(self.ended + 1) <= now:
+            s = self.ended
+            air.materialize(s + 1)
+            b = s % self.n
+            self.target[b] = -1  # auto_clear
+            if self.free_len == self.n - 1:
+                self._pop()  # i2s_dma_tx_callback: queue full, the oldest goes
+            self.free[(self.free_head + self.free_len) % len(self.free)] = s
+            self.free_len += 1
+            self.ended += 1
+
+    def _pop(self):
+        s = self.free[self.free_head]
+        self.free_head = (self.free_head + 1) % len(self.free)
+        self.free_len -= 1
+        return s
+
+    def content(self, s):
+        """Where in bufs the frames slot s played start, or -1 for zeros."""
+        if self.stop_slot is not None and s >= self.stop_slot:
+            return -1
+        b = s % self.n
+        return b * DMA_BUF_FRAMES if self.target[b] == s else -1
+
+    def write(self, buf, nframes, air):
+        done = 0
+        while done < nframes:
+            if self.cur < 0:
+                self.events(self.clock.now(), air)
+                while not self.free_len:  # blocks until the DMA frees a buffer
+                    self.clock.wait_until(self.slot_start(self.ended + 1))
+                    self.events(self.clock.now(), air)
+                self.cur = self._pop()
+                self.pos = 0
+            b = self.cur % self.n
+            k = min(DMA_BUF_FRAMES - self.pos, nframes - done)
+            at = b * DMA_BUF_FRAMES + self.pos
+            _copy16(self.bufs, at, buf, done, k)
+            self.pos += k
+            done += k
+            if self.pos == DMA_BUF_FRAMES:
+                play = self.cur + self.n
+                if self.clock.now() < self.slot_start(play):
+                    self.target[b] = play
+                else:
+                    self.lost_frames += DMA_BUF_FRAMES
+                self.cur = -1
+
+    def deinit(self, now, air):
+        # machine_i2s.c deinit: i2s_channel_disable + delete: unplayed data is dropped.
+        self.events(now, air)
+        self.stop_slot = self.ended + 1  # the slot playing now finishes, nothing after
+
+
+class DmaRx:
+    """The RX DMA ring: m buffers of 256 frames filled in a circle from enable; each full
+    buffer goes on a queue of m - 1 (i2s_dma_rx_callback drops the oldest when full). A
+    read takes the oldest queued buffer, blocking until one is full; a reader more than
+    m - 1 buffers late finds the oldest ones gone: 256 frames lost each."""
+
+    def __init__(self, clock):
+        self.clock = clock  # one per board, restarted per stream (see DmaTx)
+        self.start(16000, 4096)
+
+    def start(self, rate, ibuf):
+        self.rate = rate
+        self.m = dma_buf_count(ibuf, 8)
+        self.pos = 0  # frames handed to the reader
+        self.dropped_frames = 0
+        self.t0 = self.clock.now()  # i2s_channel_enable()
+        return self
+
+    def slot_end(self, r):
+        return self.t0 + ((r + 1) * DMA_BUF_FRAMES * 1000000) // self.rate
+
+    def take(self):
+        """At a buffer boundary: wait for the next buffer; returns the frames skipped."""
+        r = self.pos // DMA_BUF_FRAMES
+        now = self.clock.now()
+        done = ((now - self.t0) * self.rate // 1000000) // DMA_BUF_FRAMES  # full buffers
+        oldest = done - (self.m - 1)
+        skipped = 0
+        if r < oldest:
+            skipped = (oldest - r) * DMA_BUF_FRAMES
+            self.pos += skipped
+            self.dropped_frames += skipped
+            r = oldest
+        self.clock.wait_until(self.slot_end(r))
+        return skipped
+
+
 @micropython.viper
-def _tx_copy(ring, buf, nframes: int, start: int):
-    r = ptr16(ring)
-    b = ptr16(buf)
+def _copy16(dst, at: int, src, start: int, n: int):
+    d = ptr16(dst)
+    s = ptr16(src)
     i = 0
-    while i < nframes:
-        r[(start + i) & 4095] = b[i]
+    while i < n:
+        d[at + i] = s[start + i]
         i += 1
 
 
@@ -176,22 +369,30 @@ class Air:
         self.rate = rate
         seed = int(opts.get("seed", 1))
         self.faults = set(f for f in str(opts.get("fault", "")).split(",") if f)
-        self.realtime = bool(int(opts.get("realtime", 1)))
+        self.clock = Clock(bool(int(opts.get("realtime", 1))))
+        self.sd_float = _FLOAT_MODES[str(opts.get("sd_float", "hold"))]
         snr = float(opts.get("snr", 40))
         if "noisy" in self.faults:
             snr = 6.0
         self.ring = array.array("h", bytes(2 * RING))
-        self.par = array.array("i", [0] * 16)
+        # The TX DMA buffers: on an ESP32 they come from the system heap (MALLOC_CAP_DMA),
+        # not MicroPython's, so the sim keeps one pool for them from power-on.
+        self.dma_pool = bytearray(DMA_POOL_BYTES)
+        self.dma_target = array.array("i", [0] * (DMA_POOL_BYTES // 512))
+        self.dma_free = array.array("i", [0] * (DMA_POOL_BYTES // 512))
+        self.tx_ring = DmaTx(self.clock, self.dma_pool, self.dma_target, self.dma_free)
+        self.rx_ring = DmaRx(self.clock)
+        self.par = array.array("i", [0] * 20)
         self.st = array.array("i", [0] * 12)
         self.rng_seed = (seed * 2654435761 + 12345) & 0x7FFFFFFF or 1
-        # Where the streams start on the shared clock, and the acoustic + DMA delay.
-        self.start_offset = (seed * 7919) % 48  # RX starts this much after TX
-        self.delay = 150 + (seed * 104729) % 90  # ~9-15 ms at 16 kHz
+        # Speaker -> air -> mic, including the mic's decimation filter: 0.5-3.5 ms.
+        self.delay = 8 + (seed * 104729) % 48
         self.coupling_db = -6.0  # 0 dBFS TX -> about -6 dBFS at the mic, in band
         self.snr = float(opts.get("snr", 40))
-        self.tx_count = 0
+        self.tx = None
+        self.rx = None
+        self.mat = 0  # amp output materialized: slots [0, mat) of the current TX stream
         self.rx_count = 0
-        self.t0 = None
         self.seed = seed
         self.dropout_at = self._dropouts() if "dropouts" in self.faults else []
         self._setup(snr)
@@ -220,19 +421,59 @@ class Air:
         self.rate = rate
         self._setup(6.0 if "noisy" in self.faults else self.snr)
 
-    def start_tx(self):
-        self.tx_count = 0
+    # -- streams -------------------------------------------------------------------
+    def start_tx(self, ibuf):
+        """I2S TX constructed: its clock and DMA ring start now (the constructor's last
+        step is i2s_channel_enable(), machine_i2s.c)."""
+        self.tx = None
+        self.mat = 0
         self.st[_S_TXCOUNT] = 0
         for i in range(RING):
             self.ring[i] = 0
-        self.t0 = None
+        self.tx = self.tx_ring.start(self.rate, ibuf)
+        self._align()
 
-    def start_rx(self):
+    def start_rx(self, ibuf):
+        """I2S RX constructed: the mic's clock starts (and with it its start-up)."""
+        self.rx = self.rx_ring.start(self.rate, ibuf)
         self.rx_count = 0
         for i in range(7):
             self.st[i] = 0  # filter states
-        self.st[_S_RXSRC] = -self.start_offset
-        self.t0 = None
+        self.st[_S_RNG] = self.rng_seed
+        self._align()
+
+    def _align(self):
+        # RX frame 0 heard at amp output frame (RX enable - TX enable) on the shared clock.
+        if self.rx is not None and self.tx is not None:
+            d = self.rx.t0 - self.tx.t0
+            self.st[_S_RXSRC] = self.rx.pos + d * self.rate // 1000000
+        elif self.rx is not None:
+            self.st[_S_RXSRC] = -(1 << 30)  # no TX: nothing plays
+
+    def stop_tx(self):
+        if self.tx is not None:
+            self.tx.deinit(self.clock.now(), self)
+            self.materialize(self.tx.stop_slot)
+
+    def stop_rx(self):
+        self.rx = None
+
+    def materialize(self, upto):
+        """Copy what the amp played in slots [mat, upto) into the history ring."""
+        tx = self.tx
+        if upto - self.mat > RING // DMA_BUF_FRAMES:
+            self.mat = upto - RING // DMA_BUF_FRAMES  # older slots fell out of the ring
+        while self.mat < upto:
+            s = self.mat
+            start = tx.content(s)
+            at = (s * DMA_BUF_FRAMES) % RING
+            if start < 0:
+                for i in range(at, at + DMA_BUF_FRAMES):
+                    self.ring[i] = 0
+            else:
+                _copy16(self.ring, at, tx.bufs, start, DMA_BUF_FRAMES)
+            self.mat += 1
+        self.st[_S_TXCOUNT] = self.mat * DMA_BUF_FRAMES
 
     def _setup(self, snr_db):
         p = self.par
@@ -261,48 +502,51 @@ class Air:
         p[_P_SLOT] = 0
         p[_P_DELAY] = self.delay
         p[_P_STUCK] = 0
+        p[_P_FLOAT] = self.sd_float
         if "mic_dead" in self.faults:
             kind = self.rng_seed % 3
             p[_P_STUCK] = kind + 1
             p[_P_STUCKVAL] = (0xFFFFFF00, 0x00123400, 0x00000000)[kind]
+        if "mic_unwired" in self.faults:
+            p[_P_STUCK] = 4
         self.st[_S_RNG] = self.rng_seed
-        self.st[_S_RXSRC] = -self.start_offset  # RX position on the TX clock
 
     def set_slot(self, slot_index):
         if "wrong_slot" in self.faults:
             slot_index ^= 1
         self.par[_P_SLOT] = slot_index
 
-    # -- pacing: the shared sample clock follows wall time unless realtime=0 ---------
-    def _wait_until(self, frame):
-        if not self.realtime:
-            return
-        if self.t0 is None:
-            self.t0 = time.ticks_us()
-        due = (frame * 1000000) // self.rate
-        ahead = due - time.ticks_diff(time.ticks_us(), self.t0)
-        if ahead > 0:
-            time.sleep_us(ahead)
-
-    def tx_write(self, buf, nframes, lead_frames):
-        # TX may run `lead_frames` (its DMA buffer) ahead of RX; beyond that it blocks.
-        _tx_copy(self.ring, buf, nframes, self.tx_count)
-        self.tx_count += nframes
-        self.st[_S_TXCOUNT] = self.tx_count
-        self._wait_until(self.tx_count - lead_frames)
+    # -- I2S calls -----------------------------------------------------------------
+    def tx_write(self, buf, nframes):
+        self.tx.write(buf, nframes, self)
 
     def rx_read(self, buf, nframes):
+        rx = self.rx
         if "i2s_hang" in self.faults and self.rx_count >= MIC_START_FRAMES // 2:
             # Blocked in C on a real board: no Ctrl-C, no scheduler, no timer callbacks.
             while True:
                 time.sleep_ms(10)
         if "i2s_fault" in self.faults and self.rx_count >= MIC_START_FRAMES // 2:
-            time.sleep_ms(200 if self.realtime else 5)
+            time.sleep_ms(200 if self.clock.realtime else 5)
             raise OSError(116)  # ETIMEDOUT: no data from the RX DMA
-        for at, n in self.dropout_at:
-            if self.rx_count <= at < self.rx_count + nframes:
-                self.st[_S_RXSRC] = self.st[_S_RXSRC] + n
-        self.st[_S_MICAGE] = self.rx_count
-        _rx_kernel(buf, nframes, self.ring, self.par, self.st)
-        self.rx_count += nframes
-        self._wait_until(self.rx_count + self.start_offset)
+        done = 0
+        while done < nframes:
+            if rx.pos % DMA_BUF_FRAMES == 0:
+                skipped = rx.take()
+                self.st[_S_RXSRC] = self.st[_S_RXSRC] + skipped
+            k = min(DMA_BUF_FRAMES - rx.pos % DMA_BUF_FRAMES, nframes - done)
+            for at, n in self.dropout_at:
+                if self.rx_count <= at < self.rx_count + k:
+                    self.st[_S_RXSRC] = self.st[_S_RXSRC] + n
+            if self.tx is not None:
+                self.tx.events(self.clock.now(), self)
+                need = self.st[_S_RXSRC] + k - self.delay
+                slot = (need + DMA_BUF_FRAMES - 1) // DMA_BUF_FRAMES
+                if slot > self.mat:
+                    self.materialize(slot)
+            self.st[_S_MICAGE] = rx.pos
+            self.st[_S_FIRST] = done
+            _rx_kernel(buf, k, self.ring, self.par, self.st)
+            rx.pos += k
+            self.rx_count += k
+            done += k

@@ -25,6 +25,10 @@ def _on_fault(msg):
 simctl.CONTROL.on("fault", _on_fault)
 
 
+_STALL_MS = int(simctl.OPTS.get("loop_stall_ms", 0))
+_STALL_AT = 24  # the RX read before which the loop stalls (mid-recording)
+
+
 def _air(rate):
     if rate != _AIR.rate:
         _AIR.set_rate(rate)
@@ -131,18 +135,24 @@ class I2S:
                 raise ValueError("virtual board RX supports bits=32, format=STEREO")
             slot = simctl.OPTS.get("mic_slot", "left")
             self.air.set_slot(1 if slot == "right" else 0)
-            self.air.start_rx()  # the mic starts up again when its clock starts
+            self.air.start_rx(ibuf)  # the mic starts up again when its clock starts
         elif bits != 16 or format != self.MONO:
             raise ValueError("virtual board TX supports bits=16, format=MONO")
         else:
-            self.air.start_tx()
+            self.air.start_tx(ibuf)
         self._open = True
+        self._reads = 0
 
     def readinto(self, buf):
         if not self._open or self.mode != self.RX:
             raise OSError(1)
         n = len(buf) // 8
         simctl.check_ctrl_c()
+        self._reads += 1
+        if self._reads == _STALL_AT and _STALL_MS:
+            # The capture loop stalls once (a GC, a flash write): on the firmware's own
+            # thread, so the RX ring overruns by the shared clock, as on a board.
+            time.sleep_ms(_STALL_MS)
         self.air.rx_read(buf, n)
         return n * 8
 
@@ -150,7 +160,7 @@ class I2S:
         if not self._open or self.mode != self.TX:
             raise OSError(1)
         n = len(buf) // 2
-        self.air.tx_write(buf, n, self.ibuf // 2)
+        self.air.tx_write(buf, n)
         return n * 2
 
     def irq(self, handler):
@@ -166,6 +176,11 @@ class I2S:
         buf[:] = bytes(a)
 
     def deinit(self):
+        if self._open:
+            if self.mode == self.TX:
+                self.air.stop_tx()
+            else:
+                self.air.stop_rx()
         self._open = False
 
 

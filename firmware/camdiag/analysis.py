@@ -13,6 +13,10 @@ from camdiag import kernels
 from camdiag import plan as P
 
 NO_LEVEL_DBFS = -140.0
+# The burst may arrive this much before the expected acoustic latency of zero: the skew
+# between the I2S enables is measured to about a frame, and the TX FIFO prefetches a few.
+SEARCH_EARLY = 16
+FLOATING_SMOOTHNESS = 1.1  # random bits 1.33; a driven slot's tones 0.2-1.2, weighted < 0.8
 
 
 def dbfs(amplitude):
@@ -78,10 +82,15 @@ class Analyzer:
         return o[0]
 
     # -- the analysis --------------------------------------------------------------
-    def analyze(self, cap, stats, frames, search=None):
-        """Measurements dict. frames: captured frames in cap. search: (first, last) capture
-        index range for the first burst; default: the device's latency window."""
+    def analyze(self, cap, stats, frames, search=None, origin=None):
+        """Measurements dict. frames: captured frames in cap. origin: the TX frame at
+        capture index 0 for zero acoustic latency (default: a device capture with no
+        skew, plan.origin()). search: (first, last) capture index range for the first
+        burst; default: the device's acoustic latency window. latency_* measure from
+        origin: the acoustic latency, the DMA's share already taken out."""
         p = self.plan
+        if origin is None:
+            origin = p.origin()
         m = {"frames": frames}
         self._data_checks(stats, m)
         rms, mean, clips = self._rms_mean(cap, 0, frames)
@@ -89,11 +98,11 @@ class Analyzer:
         m["clipped_samples"] = clips
         m["rms_dbfs"] = dbfs(rms * 1.4142135)
 
-        # First burst: expected at capture index burst_start - warmup + latency.
-        expect0 = p.burst_start - p.warmup
+        # First burst: expected at capture index burst_start - origin + latency.
+        expect0 = p.burst_start - origin
         body = p.tx_end - p.burst_start + P.BURST_FRAMES
         if search is None:
-            search = (expect0, expect0 + p.latency_max)
+            search = (expect0 - SEARCH_EARLY, expect0 + p.latency_max)
         lo = max(search[0], P.NOISE_FRAMES)
         hi = min(search[1], frames - body)
         m["burst_found"] = False
@@ -142,11 +151,11 @@ class Analyzer:
         m["bursts_missing"] = sum(1 for v in peaks[1:] if v < y0 // 3)
 
         # Tones, anchored on the first burst.
-        shift = first - (p.burst_start - p.warmup)
+        shift = first - expect0
         levels = []
         n = P.TONE_WINDOW
         for _f, tx_start, inc in p.tones:
-            w0 = tx_start - p.warmup + P.TONE_GUARD + shift
+            w0 = tx_start - origin + P.TONE_GUARD + shift
             amp, _ = self._tone(cap, w0, n, inc)
             levels.append(dbfs(amp))
         m["tone_hz"] = list(P.TONES)
@@ -163,7 +172,7 @@ class Analyzer:
 
         # THD on the reference tone, with the noise's share of the harmonic bins.
         f_ref, tx_ref, inc_ref = p.tones[P.REF_TONE]
-        w_ref = tx_ref - p.warmup + P.TONE_GUARD + shift
+        w_ref = tx_ref - origin + P.TONE_GUARD + shift
         a1, _ = self._tone(cap, w_ref, n, inc_ref)
         harm_sq = 0.0
         for h in p.harmonics:
@@ -217,3 +226,10 @@ class Analyzer:
         m["slot_mean_abs"] = act
         m["other_slot_mean_abs"] = oth
         m["slot_ratio"] = oth / act if act > 0 else (0.0 if oth == 0 else 1e9)
+        # An undriven slot of a mic without a pull-down on SD floats: random bits, white
+        # (mean |dx| ~ 1.33 mean |x|), or the last bit held (|x| <= 1). Audio the mic
+        # drives is band-limited: mean |dx| well below mean |x|.
+        smooth = 2.0 * stats[kernels.DI_DIFF_OTHER] / stats[kernels.DI_ABS_OTHER] \
+            if stats[kernels.DI_ABS_OTHER] else 0.0
+        m["other_slot_smoothness"] = smooth
+        m["other_slot_floating"] = oth > 4 and smooth > FLOATING_SMOOTHNESS

@@ -27,7 +27,7 @@ ACTIONS_KEPT = 8  # recent actions kept for `camdiag button` (bounded: the app r
 STATE = {"profile": None, "started": False, "pin": None, "leds": None,
          "machine": None, "active_low": True, "ticks": 0, "pattern": "setup",
          "pattern_at": 0, "base": "setup", "bars": 0, "verdict": None, "actions": [],
-         "buffers": None, "next": None, "busy": False, "in_tick": False, "post": None,
+         "buffers": None, "warmed": 0, "next": None, "busy": False, "in_tick": False, "post": None,
          # watchdog: fed by the loop (beat) or, while a host session pauses the app, by a
          # soft timer
          "wdt": None, "wdt_timer": None, "beat": 0, "paused": False,
@@ -64,7 +64,7 @@ def _setup():
                 # Run on without it: a self-test then allocates (and says so if it cannot).
                 store.note("self-test buffers could not be reserved at boot (heap too small)")
                 STATE["buffers"] = False
-            _warm()
+        _warm()  # goes on where a host session's Ctrl-C stopped it
         pin = hw.button(prof)
         STATE["pin"] = pin
         STATE["leds"] = hw.leds(prof)
@@ -171,7 +171,13 @@ def _warm():
 
     import camdiag
 
-    for m in WARM:  # one at a time: all together would not fit
+    # A host link's Ctrl-C may land in the middle of an import here (about 1 s after
+    # boot). The module it was loading is dropped all the same (finally), and the next
+    # _setup goes on from that module: a warm-up cut short used to leave a half-loaded
+    # module on the heap and skip the rest for good, so the first self-test interned its
+    # names mid-heap and failed with MemoryError.
+    while STATE["warmed"] < len(WARM):  # one at a time: all together would not fit
+        m = WARM[STATE["warmed"]]
         before = list(sys.modules)
         try:
             __import__("camdiag." + m)
@@ -179,7 +185,9 @@ def _warm():
             store.note("boot: heap too small to preload camdiag.%s" % m)
         except (ImportError, SyntaxError, ValueError):
             pass  # e.g. viper on a port without native code: the self-test uses portable
-        camdiag.unload_new(before)  # (keeps kernels_viper: loaded once, for good)
+        finally:
+            camdiag.unload_new(before)  # (keeps kernels_viper: loaded once, for good)
+        STATE["warmed"] += 1
 
 
 def _reserve(prof):
@@ -189,11 +197,12 @@ def _reserve(prof):
     from camdiag.capture import Buffers
     from camdiag.plan import Plan
 
-    plan = Plan(prof)
-    bufs = Buffers(plan.block, plan.capture_frames)
-    plan = Plan = Buffers = None  # noqa: F841 - let unload() free the modules
-    camdiag.unload(("camdiag.capture", "camdiag.plan", "camdiag.kernels"))
-    return bufs
+    try:
+        plan = Plan(prof)
+        return Buffers(plan.block, plan.capture_frames)
+    finally:  # (a Ctrl-C here too must not leave the modules loaded)
+        plan = Plan = Buffers = None  # noqa: F841 - let unload() free the modules
+        camdiag.unload(("camdiag.capture", "camdiag.plan", "camdiag.kernels"))
 
 
 def show(pattern, bars=0):

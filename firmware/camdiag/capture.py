@@ -39,7 +39,7 @@ class LoopbackCapture:
         self.txbuf = buffers.tx
         self.rxbuf = buffers.rx  # 32-bit stereo frames
         self.cap = buffers.cap
-        self.stats = array("i", [0, 0xFFFFFF, 0, 0, 0])
+        self.stats = kernels.new_stats()
         self.phase = array("i", [0])
 
     def run(self, tx, rx, feed=None):

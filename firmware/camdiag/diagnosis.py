@@ -7,6 +7,8 @@ dead link hides everything after it, so only the first applicable ones are repor
 from camdiag.record import check
 from camdiag.record import meas as _meas
 
+FLOATING_LOUD_DBFS = -10.0  # random 16-bit words: about -3 dBFS; a loud room stays below
+
 FAULT_ORDER = ("i2s_fault", "mic_dead", "wrong_slot", "speaker_silent", "dropouts", "muffled",
                "distorted", "noisy")
 # muffled and distorted come before noisy: a blocked port or a clipping amp lowers the tone
@@ -73,7 +75,8 @@ def diagnose(m, limits, error=None):
     ratio = m["slot_ratio"]
     slot_meas = [_meas("silent_slot_ratio", _r(min(ratio, 1e6), 4), "ratio",
                        hi=limits["slot_ratio_max"])]
-    if other > 4 and ratio > 1.0:
+    floating = m.get("other_slot_floating", False)
+    if other > 4 and ratio > 1.0 and not floating:
         checks.append(_check("slot", "fail", slot_meas, "wrong_slot"))
         fail("wrong_slot")
         return checks, faults
@@ -85,11 +88,23 @@ def diagnose(m, limits, error=None):
         checks.append(_check("mic_data", "fail", data_meas, "mic_dead"))
         fail("mic_dead")
         return checks, faults
+    burst_heard = m.get("burst_found") and m["latency_confidence"] >= limits["latency_conf_min"]
+    if floating and not burst_heard and m["rms_dbfs"] > FLOATING_LOUD_DBFS:
+        # Both slots random and loud, no stimulus in either: the SD line itself floats
+        # (mic unwired or unpowered), it is not a room too loud to hear the speaker in.
+        checks.append(_check("mic_data", "fail", data_meas, "mic_dead",
+                             note="the mic's data line floats: random bits in both slots"))
+        fail("mic_dead")
+        return checks, faults
     checks.append(_check("mic_data", "pass", data_meas))
-    checks.append(_check("slot", "pass" if ratio <= limits["slot_ratio_max"] else "warn",
-                         slot_meas,
-                         note=None if ratio <= limits["slot_ratio_max"] else
-                         "crosstalk on the unused slot"))
+    if floating:
+        checks.append(_check("slot", "pass", slot_meas,
+                             note="the unused slot floats (no pull-down on SD): not judged"))
+    else:
+        checks.append(_check("slot", "pass" if ratio <= limits["slot_ratio_max"] else "warn",
+                             slot_meas,
+                             note=None if ratio <= limits["slot_ratio_max"] else
+                             "crosstalk on the unused slot"))
 
     dc = m["dc_fs"]
     checks.append(_check("dc_offset", "pass" if abs(dc) <= limits["dc_max_fs"] else "warn",

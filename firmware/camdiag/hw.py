@@ -19,7 +19,7 @@ def _i2s(profile, side, mode, bits, fmt):
     c = a[side]
     return I2S(c["id"], sck=Pin(c["sck"]), ws=Pin(c["ws"]), sd=Pin(c["sd"]),
                mode=getattr(I2S, mode), bits=bits, format=getattr(I2S, fmt),
-               rate=a["rate"], ibuf=a["ibuf"])
+               rate=a["rate"], ibuf=c["ibuf"])
 
 
 def i2s_tx(profile):

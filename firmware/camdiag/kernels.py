@@ -43,6 +43,16 @@ DI_AND = const(1)  # AND of the same
 DI_ABS_ACTIVE = const(2)  # sum |sample| of the active slot, <= 65535 * 2**15 < 2**31
 DI_ABS_OTHER = const(3)  # the same for the other slot
 DI_FRAMES = const(4)
+# The other slot's sum of |x[n] - x[n-1]| / 2 (<= 65535 * 2**15 < 2**31) and its last sample:
+# a slot the mic drives carries band-limited audio (mean |dx| well below mean |x|), a
+# floating SD line in the undriven slot gives random bits (mean |dx| ~ 1.33 mean |x|).
+DI_DIFF_OTHER = const(5)
+DI_PREV_OTHER = const(6)
+
+
+def new_stats():
+    """A zeroed deinterleave statistics array (AND starts with all 24 data bits set)."""
+    return array("i", [0, 0xFFFFFF, 0, 0, 0, 0, 0])
 
 
 def get16(buf, i):

@@ -10,6 +10,8 @@ from camdiag.kernels import (  # noqa: F401
     DI_ABS_OTHER,
     DI_AND,
     DI_FRAMES,
+    DI_DIFF_OTHER,
+    DI_PREV_OTHER,
     DI_OR,
     PHASE_BITS,
     PHASE_MASK,
@@ -55,6 +57,8 @@ def deinterleave(rx, nframes, slot, shift, cap, cap_start, stats):
     andm = stats[DI_AND]
     sa = stats[DI_ABS_ACTIVE]
     so = stats[DI_ABS_OTHER]
+    sd = stats[DI_DIFF_OTHER]
+    prev = stats[DI_PREV_OTHER]
     a = slot * 4
     o = 4 - a
     for f in range(nframes):
@@ -73,10 +77,15 @@ def deinterleave(rx, nframes, slot, shift, cap, cap_start, stats):
         if dv & 0x8000:
             dv -= 0x10000
         so += dv if dv >= 0 else -dv
+        dd = dv - prev
+        sd += (dd if dd >= 0 else -dd) >> 1
+        prev = dv
     stats[DI_OR] = orm
     stats[DI_AND] = andm
     stats[DI_ABS_ACTIVE] = sa
     stats[DI_ABS_OTHER] = so
+    stats[DI_DIFF_OTHER] = sd
+    stats[DI_PREV_OTHER] = prev
     stats[DI_FRAMES] += nframes
 
 

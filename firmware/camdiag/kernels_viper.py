@@ -45,6 +45,8 @@ def deinterleave(rx, nframes: int, slot: int, shift: int, cap, cap_start: int, s
     andm = st[1]
     sa = st[2]
     so = st[3]
+    sd = st[5]
+    prev = (st[6] ^ sb) - sb
     a = slot * 4
     o = 4 - a
     f = 0
@@ -66,12 +68,19 @@ def deinterleave(rx, nframes: int, slot: int, shift: int, cap, cap_start: int, s
             so -= w
         else:
             so += w
+        dd = w - prev
+        if dd < 0:
+            dd = 0 - dd
+        sd += dd >> 1
+        prev = w
         f += 1
     st[0] = orm
     st[1] = andm
     st[2] = sa
     st[3] = so
     st[4] = ((st[4] ^ sb) - sb) + nframes
+    st[5] = sd
+    st[6] = prev
 
 
 @micropython.viper

@@ -2,10 +2,7 @@
 
 TX timeline (frames at the board's rate; at 16 kHz 1 frame = 62.5 us):
 
-  warm-up   >= warmup_ms, whole blocks. INMP441 needs 2**18 SCK cycles (262 ms at
-            16 kHz x 64 bit clocks) before its data is valid. TX is silent; RX discarded.
-  noise     512 frames (32 ms): silence for the noise floor. 512 samples give the RMS
-            within +-0.3 dB (std of an RMS estimate ~ 1/sqrt(2n) = 3 %).
+  silence   TX is silent while the mic warms up and the TX DMA ring fills.
   bursts    4 bursts of a 64-frame chirp, 320 frames apart (80 ms). The first burst gives
             the latency; each spacing must come back within +-1 frame, so 3 spacings
             catch a dropped or inserted sample anywhere in the train. 320 frames (20 ms)
@@ -16,11 +13,24 @@ TX timeline (frames at the board's rate; at 16 kHz 1 frame = 62.5 us):
             The 512-frame Hann window resolves 31 Hz and keeps the noise in a tone's bin
             25 dB below the broadband floor (at SNR 20 dB the THD noise floor is ~1.5 %,
             a third of the 5 % limit); the guard (16 ms) lets the speaker settle.
-  tail      latency_max_ms of silence, so the last window is captured at any latency.
+  tail      silence covering the largest latency, so the last window is captured.
 
-At 16 kHz with defaults: 4864 + 512 + 1280 + 2304 + 832 -> 9792 frames (whole blocks) =
-612 ms, and 4928 frames (9.9 KB) are kept for the analysis.
-RX is stored from the end of the warm-up: capture index c is TX frame c + warm-up - latency.
+DMA latency (ports/esp32/machine_i2s.c, ESP-IDF esp_driver_i2s/i2s_common.c): TX gets
+max(2, ibuf // 512) buffers of 256 frames. At enable the ring plays zeros; the first
+write() blocks until buffer 0 has played, and what it writes plays when the ring comes
+round to buffer 0 again: TX frame t leaves the amp `dma_lead` = buffers x 256 frames after
+TX was enabled (128 ms for ibuf=4096 at 16 kHz). RX frames count from the RX enable, so TX
+frame t is heard at RX frame t + dma_lead - skew + acoustic latency, where skew = RX enable
+- TX enable (measured by the capture, at most SKEW_MAX either way).
+
+RX frames [0, warmup) are discarded: at least the mic's warm-up (INMP441 needs 2**18 SCK
+cycles, 262 ms at 16 kHz x 64 bit clocks), and later when the DMA lead is longer. The
+bursts are scheduled dma_lead earlier in TX so that they arrive just after NOISE_FRAMES of
+captured silence (the noise floor): the DMA lead costs the self-test SKEW_MAX of audio, not
+the whole ring. Capture index c holds TX frame c + origin(skew) - acoustic latency.
+
+At 16 kHz with defaults (tx ibuf 4096): 3584 frames of silence + 1280 + 2304, a tail of
+2048 + 256 + 768 + 64 -> 10496 frames (whole blocks) = 656 ms, 5632 frames (11.3 KB) kept.
 """
 
 import math
@@ -38,11 +48,20 @@ TONE_WINDOW = 512
 TONES = (500, 1031, 3150)
 REF_TONE = 1  # index of the reference tone in TONES
 GLITCH_SUBWINDOWS = 4  # the reference window is also cut in 4 for phase continuity
+DMA_BUF_FRAMES = 256  # ports/esp32/machine_i2s.c DMA_BUF_LEN_IN_I2S_FRAMES
+TX_FRAME_BYTES = 2  # the capture plays 16-bit mono
+SKEW_MAX = 64  # frames the two I2S enables may be apart (4 ms at 16 kHz; measured: < 2 ms)
 MAX_CAPTURE = 65535  # accumulator bound in kernels (sum |x| over the capture < 2**31)
 
 
 class PlanError(ValueError):
     pass
+
+
+def dma_buffers(ibuf, frame_bytes):
+    """DMA buffers the ESP32 port gives a channel: machine_i2s.c get_dma_buf_count()
+    (MAX(.., 2) since v1.24; v1.23 has no floor, the profile's minimum keeps it >= 2)."""
+    return max(2, ibuf // (DMA_BUF_FRAMES * frame_bytes))
 
 
 class Plan:
@@ -56,15 +75,22 @@ class Plan:
         self.shift = audio["rx"]["shift"]
         self.data_bits = {"sph0645": 18}.get(audio["rx"]["mic"], 24)
         b = self.block
+        self.tx_dma_buffers = dma_buffers(audio["tx"]["ibuf"], TX_FRAME_BYTES)
+        self.rx_dma_buffers = dma_buffers(audio["rx"]["ibuf"], 8)
+        self.dma_lead = self.tx_dma_buffers * DMA_BUF_FRAMES
+        self.rx_first = audio.get("start") == "rx_first"
         warm = (limits["warmup_ms"] * self.rate + 999) // 1000
-        self.warmup = ((warm + b - 1) // b) * b
+        warm = ((warm + b - 1) // b) * b
         self.latency_max = (limits["latency_max_ms"] * self.rate + 999) // 1000
-        self.noise_start = self.warmup
-        self.burst_start = self.noise_start + NOISE_FRAMES
+        # The first burst arrives NOISE_FRAMES + SKEW_MAX after the capture starts (at
+        # zero skew); with a DMA lead longer than the warm-up the capture starts later.
+        ahead = NOISE_FRAMES + SKEW_MAX
+        self.burst_start = max(0, warm + ahead - self.dma_lead)
+        self.warmup = max(warm, ((self.burst_start + self.dma_lead - ahead) // b) * b)
         self.tone_start = self.burst_start + BURST_COUNT * BURST_SPACING
         seg = TONE_GUARD + TONE_WINDOW
         self.tx_end = self.tone_start + len(TONES) * seg
-        total = self.tx_end + self.latency_max + BURST_FRAMES
+        total = self.tx_end + self.dma_lead + SKEW_MAX + self.latency_max + BURST_FRAMES
         self.total = ((total + b - 1) // b) * b
         self.capture_frames = self.total - self.warmup
         if self.capture_frames > MAX_CAPTURE:
@@ -89,6 +115,11 @@ class Plan:
         for i, (_f, start, _inc) in enumerate(self.tones):
             self.segments.append((start, start + seg, 1, i))
         self.segments.append((self.tx_end, self.total, 0, 0))
+
+    def origin(self, skew=0):
+        """The TX frame that capture index 0 holds at zero acoustic latency, when RX was
+        enabled `skew` frames after TX."""
+        return self.warmup - self.dma_lead + skew
 
     def _chirp(self):
         # Linear chirp BURST_F0 -> BURST_F1 under a Hann window: its autocorrelation has a
@@ -127,6 +158,8 @@ class Plan:
             "block_frames": self.block,
             "audio_ms": self.audio_ms,
             "warmup_ms": self.warmup * 1000 // self.rate,
+            "tx_dma_buffers": self.tx_dma_buffers,
+            "rx_dma_buffers": self.rx_dma_buffers,
             "tones_hz": list(TONES),
             "bursts": BURST_COUNT,
             "burst_spacing": BURST_SPACING,

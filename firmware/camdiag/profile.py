@@ -25,6 +25,10 @@ _I2S_TX = {
     "ws": _PIN,
     "sd": _PIN,
     "bits": ("int", 16, (16, 32)),
+    # DMA ring bytes. ports/esp32/machine_i2s.c get_dma_buf_count(): max(2, ibuf // (256 *
+    # frame bytes)) buffers of 256 frames; 16-bit mono TX with 4096 gets 8 (128 ms at
+    # 16 kHz), and what write() hands over plays behind the whole ring (plan.dma_lead).
+    "ibuf": ("int", 4096, [1024, 16384]),
 }
 
 _I2S_RX = {
@@ -38,12 +42,18 @@ _I2S_RX = {
     # 0 for INMP441, 1 for SPH0645 (its data arrives one bit late on the ESP32).
     "shift": ("int", 0, [0, 7]),
     "mic": ("str", "inmp441", ("inmp441", "sph0645", "ics43434", "other")),
+    # RX reads 8-byte frames: 16384 = 8 buffers, so a read may come up to 7 x 16 ms late
+    # before ESP-IDF drops the oldest buffer (i2s_common.c i2s_dma_rx_callback); 4096 (2
+    # buffers, a queue of 1) loses 256 frames to any 16 ms stall of the capture loop.
+    "ibuf": ("int", 16384, [4096, 16384]),
 }
 
 _AUDIO = {
     "rate": ("int", 16000, (8000, 16000, 22050, 24000, 32000, 44100, 48000)),
     "block_frames": ("int", 256, [64, 1024]),
-    "ibuf": ("int", 4096, [1024, 65536]),
+    # Which I2S channel is enabled first; the capture measures the time between the two
+    # and the analysis allows for either order.
+    "start": ("str", "tx_first", ("tx_first", "rx_first")),
     "tone_amplitude": ("num", 0.5, [0.01, 1.0]),
     "tx": ("dict", REQUIRED, _I2S_TX),
     "rx": ("dict", REQUIRED, _I2S_RX),

@@ -2,6 +2,7 @@
 
 import gc
 import sys
+import time
 
 import camdiag
 from camdiag import hw, store
@@ -55,7 +56,7 @@ def _measure(prof, viper, feed, keep_capture, probe):
     gc.collect()
     from camdiag.capture import CaptureError, LoopbackCapture
     from camdiag.kernels import Kernels
-    from camdiag.plan import Plan
+    from camdiag.plan import SKEW_MAX, Plan
 
     plan = Plan(prof)
     kern = Kernels(viper)
@@ -63,9 +64,24 @@ def _measure(prof, viper, feed, keep_capture, probe):
     probe.mark("setup")
     error = None
     tx = rx = None
+    skew = 0
     try:
-        tx = hw.i2s_tx(prof)
-        rx = hw.i2s_rx(prof)
+        # Each constructor ends in i2s_channel_enable() (machine_i2s.c), so the time
+        # between the two returns is the RX start relative to TX, to a few microseconds.
+        if plan.rx_first:
+            rx = hw.i2s_rx(prof)
+            t_rx = time.ticks_us()
+            tx = hw.i2s_tx(prof)
+            t_tx = time.ticks_us()
+        else:
+            tx = hw.i2s_tx(prof)
+            t_tx = time.ticks_us()
+            rx = hw.i2s_rx(prof)
+            t_rx = time.ticks_us()
+        skew = time.ticks_diff(t_rx, t_tx) * plan.rate // 1000000
+        if skew > SKEW_MAX or skew < -SKEW_MAX:
+            raise CaptureError("I2S RX started %d frames from TX (at most %d)"
+                               % (skew, SKEW_MAX))
         cap.run(tx, rx, feed)
     except (OSError, ValueError, CaptureError) as e:
         error = "%s: %s" % (type(e).__name__, e)
@@ -84,7 +100,10 @@ def _measure(prof, viper, feed, keep_capture, probe):
     if error is None:
         from camdiag.analysis import Analyzer
 
-        m = Analyzer(plan, kern).analyze(samples, stats, capture_frames)
+        m = Analyzer(plan, kern).analyze(samples, stats, capture_frames,
+                                         origin=plan.origin(skew))
+        m["dma_latency_frames"] = plan.dma_lead - skew
+        m["start_skew_frames"] = skew
     probe.mark("analysis")
     if keep_capture and error is None:
         LAST["capture"] = samples
@@ -114,7 +133,14 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
     diagnosis = None  # noqa: F841 - done with it
     extra = {"plan": plan_info, "kernels": kern_name}
     if m is not None:
-        extra["latency_ms"] = round(m.get("latency_ms", 0.0), 2) if m.get("burst_found") else None
+        # The acoustic latency (speaker, air, mic filter) and the DMA rings' share apart:
+        # only the first says anything about the hardware.
+        found = m.get("burst_found")
+        dma_ms = m["dma_latency_frames"] * 1000.0 / plan_info["rate"]
+        extra["latency_ms"] = round(m.get("latency_ms", 0.0), 2) if found else None
+        extra["dma_latency_ms"] = round(dma_ms, 2)
+        extra["i2s_start_skew_ms"] = round(m["start_skew_frames"] * 1000.0 / plan_info["rate"], 2)
+        extra["total_latency_ms"] = round(m["latency_ms"] + dma_ms, 2) if found else None
     m = None
     extra["trigger"] = trigger
     ssid = store.wifi_ssid() if wifi else ""

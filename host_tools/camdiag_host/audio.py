@@ -83,24 +83,26 @@ def analyze_wav(path: str | Path, profile: dict) -> tuple[dict, dict]:
             f"{plan.rate} Hz; record at {plan.rate} Hz or pick the matching --board")
     rx = wav_to_rx_frames(frames, ch, width)
     nframes = len(rx) // 8
-    # A full recording includes the mic warm-up; a camdiag capture starts after it.
-    skip = plan.warmup if nframes >= plan.total else 0
-    usable = nframes - skip
+    # A recording of the whole stimulus starts with TX frame 0; a camdiag capture starts
+    # after the device's warm-up, with the TX DMA ring's lead (plan.origin).
+    full = nframes >= plan.total
+    origin = 0 if full else plan.origin()
+    usable = nframes
     needed = plan.tx_end - plan.burst_start + 64 + 1024
     if usable < needed:
         raise CamdiagError(
-            f"{path}: {usable / rate:.2f} s of audio after the warm-up; the stimulus needs "
+            f"{path}: {usable / rate:.2f} s of audio; the stimulus needs "
             f"at least {needed / rate:.2f} s")
     kern = Kernels(viper=False)
     cap = kernels.samples(usable)
-    stats = array("i", [0, 0xFFFFFF, 0, 0, 0])
-    kern.deinterleave(rx[8 * skip:], usable, plan.slot if ch == 2 else 0, plan.shift,
+    stats = kernels.new_stats()
+    kern.deinterleave(rx, usable, plan.slot if ch == 2 else 0, plan.shift,
                       cap, 0, stats)
     if ch == 1:
         plan.data_bits = 16 if width == 2 else plan.data_bits
     elif width == 2:
         plan.data_bits = 16
-    m = Analyzer(plan, kern).analyze(cap, stats, usable, search=(0, usable))
+    m = Analyzer(plan, kern).analyze(cap, stats, usable, search=(0, usable), origin=origin)
     if ch == 1:
         m["slot_ratio"] = 0.0  # a mono file has no second slot to check
         m["other_slot_mean_abs"] = 0.0

@@ -41,7 +41,10 @@ from .errors import CamdiagError
 # ESP32-S3 without PSRAM: about 110 KB of free MicroPython heap once grown (REFERENCE.md).
 # The virtual board adds what its own ROM, REPL and sim models use (measured: see README).
 FIRMWARE_HEAP_KB = 110
-SIM_OVERHEAD_KB = 60  # boards/sim: ROM, REPL, sim models (tests/host/test_sim_budget.py)
+# boards/sim: ROM, REPL, sim models (tests/host/test_sim_budget.py), including 16 KB for the
+# I2S TX DMA buffers (boards/sim/acoustic.py DMA_POOL_BYTES), which an ESP32 takes from its
+# system heap, not MicroPython's: the firmware's budget must not pay for them.
+SIM_OVERHEAD_KB = 82
 HEAP_KB = FIRMWARE_HEAP_KB + SIM_OVERHEAD_KB
 FLASH_BLOCKS = 512  # 2 MB LittleFS image, 4 KB sectors
 
@@ -55,7 +58,8 @@ EXIT_WDT = 13
 SOFT_RESET = 5
 
 SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "scan", "ssid", "password", "board", "realtime",
-               "uid", "mic_slot", "button_held_ms")
+               "uid", "mic_slot", "button_held_ms", "sd_float", "tx_ibuf", "rx_ibuf",
+               "i2s_start", "loop_stall_ms")
 SIM_PASSWORD = "sim-wifi-password-0815"  # the default of ?ssid=NAME (no password given)
 # boards/sim/sim_network.py: radio scenarios (or a steady level in dBm) and scan tables
 RADIO_SCENARIOS = ("steady_good", "fair", "weak", "walk_away", "obstacle", "interference",
@@ -110,7 +114,7 @@ def parse_sim_url(url: str) -> dict:
 
 
 def make_flash_image(path: Path, board: str, blocks: int = FLASH_BLOCKS,
-                     config: dict | None = None) -> None:
+                     config: dict | None = None, audio: dict | None = None) -> None:
     """A fresh LittleFS2 image with the current firmware and board profile, as a factory
     would program it (config: a /config.json provisioned with it, e.g. Wi-Fi). Built by the
     unix port itself (boards/sim/mkimage.py), cached under build/ by the hash of everything
@@ -118,7 +122,7 @@ def make_flash_image(path: Path, board: str, blocks: int = FLASH_BLOCKS,
     import hashlib
 
     extra = json.dumps(config, sort_keys=True) if config else ""
-    h = hashlib.sha256(extra.encode())
+    h = hashlib.sha256((extra + json.dumps(audio or {}, sort_keys=True)).encode())
     for src in sorted((ROOT / "firmware").rglob("*.py")) + [
         BOARDS_DIR / "sim" / "mkimage.py", (BOARDS_DIR / board / "board.json")
     ]:
@@ -129,13 +133,24 @@ def make_flash_image(path: Path, board: str, blocks: int = FLASH_BLOCKS,
     if not cache.exists():
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        _build_flash_image(tmp, board, blocks, extra)
+        _build_flash_image(tmp, board, blocks, extra, audio)
         os.replace(tmp, cache)  # atomic: parallel test workers may race to build it
     shutil.copyfile(cache, path)
 
 
-def _build_flash_image(path: Path, board: str, blocks: int, config: str = "") -> None:
+def _build_flash_image(path: Path, board: str, blocks: int, config: str = "",
+                       audio: dict | None = None) -> None:
     files = build.firmware_files(board)
+    if audio:  # the board profile's DMA settings changed (sim options tx_ibuf, ...)
+        for i, f in enumerate(files):
+            if f.path == "/board.json":
+                prof = json.loads(f.data)
+                prof["audio"]["tx"]["ibuf"] = audio.get("tx_ibuf", prof["audio"]["tx"].get(
+                    "ibuf", 4096))
+                prof["audio"]["rx"]["ibuf"] = audio.get("rx_ibuf", prof["audio"]["rx"].get(
+                    "ibuf", 16384))
+                prof["audio"]["start"] = audio.get("i2s_start", "tx_first")
+                files[i] = build.FlashFile(f.path, json.dumps(prof).encode())
     with tempfile.TemporaryDirectory(prefix="camdiag-stage-") as stage:
         build.write_staging(files, Path(stage))
         if config:
@@ -197,7 +212,9 @@ class VirtualBoard:
             if ssid:
                 config = {"wifi": {"ssid": ssid, "password": password or SIM_PASSWORD},
                           "name": ""}
-            make_flash_image(self.flash, self.board, self.flash_blocks, config)
+            audio = {k: (v if k == "i2s_start" else int(v)) for k, v in self.options.items()
+                     if k in ("tx_ibuf", "rx_ibuf", "i2s_start")}
+            make_flash_image(self.flash, self.board, self.flash_blocks, config, audio)
         self._master, self._slave = pty.openpty()
         tty.setraw(self._slave)  # fully raw: no echo, no \n -> \r\n on either side
         os.set_blocking(self._master, False)

@@ -6,7 +6,6 @@ Reference: numpy least-squares sine fits on the same windows. Tolerances (issue 
 levels +-0.5 dB, latency +-1 sample, THD +-1 dB where THD is measurable.
 """
 
-from array import array
 
 import numpy as np
 from hypothesis import given, settings
@@ -26,9 +25,12 @@ STIM = np.frombuffer(stimulus(PROFILE), dtype="<i2").astype(np.float64)
 
 
 def make_capture(gain_db, delay, snr_db, a2=0.0, a3=0.0, seed=0):
+    """What the device's RX reads: the stimulus behind the TX DMA ring (plan.dma_lead, RX
+    and TX enabled together) and `delay` frames of acoustic latency, plus noise."""
     rng = np.random.default_rng(seed)
-    x = np.zeros(PLAN.total + delay)
-    x[delay:] = STIM * 10 ** (gain_db / 20)
+    lag = PLAN.dma_lead + delay
+    x = np.zeros(PLAN.total + lag)
+    x[lag:] = STIM * 10 ** (gain_db / 20)
     fs = 32768.0
     u = x / fs
     y = (u + a2 * u * u + a3 * u ** 3) * fs
@@ -42,7 +44,7 @@ def make_capture(gain_db, delay, snr_db, a2=0.0, a3=0.0, seed=0):
     rx = bytearray(frames.tobytes())
     body = PLAN.total - PLAN.warmup
     cap = kernels.samples(body)
-    stats = array("i", [0, 0xFFFFFF, 0, 0, 0])
+    stats = kernels.new_stats()
     kp.deinterleave(rx[8 * PLAN.warmup:], body, 0, 0, cap, 0, stats)
     return cap, stats, body, y
 
@@ -69,7 +71,7 @@ def test_levels_and_latency_match_numpy(gain_db, delay, snr_db, seed):
     assert m["burst_found"]
     assert abs(m["latency_frames"] - delay) <= 1.0, (m["latency_frames"], delay)
     for (f, start, _inc), level in zip(PLAN.tones, m["tone_dbfs"], strict=True):
-        w0 = start + P.TONE_GUARD + delay
+        w0 = start + P.TONE_GUARD + PLAN.dma_lead + delay  # y is in RX frames
         ref = 20 * np.log10(sine_fit(y, w0, P.TONE_WINDOW, f) / 32768)
         assert abs(level - ref) <= 0.5, (f, level, ref)
     # the burst train comes back evenly spaced: no dropouts
@@ -84,7 +86,7 @@ def test_thd_matches_numpy_where_measurable(a2, a3, gain_db, snr_db, delay, seed
     cap, stats, body, y = make_capture(gain_db, delay, snr_db, a2, a3, seed)
     m = analyze(cap, stats, body)
     f, start, _ = PLAN.tones[P.REF_TONE]
-    w0 = start + P.TONE_GUARD + delay
+    w0 = start + P.TONE_GUARD + PLAN.dma_lead + delay
     a1 = sine_fit(y, w0, P.TONE_WINDOW, f)
     harm = [sine_fit(y, w0, P.TONE_WINDOW, h * f) for h in PLAN.harmonics]
     ref_thd = 100 * np.sqrt(np.sum(np.square(harm))) / a1
@@ -99,7 +101,7 @@ def test_thd_matches_numpy_where_measurable(a2, a3, gain_db, snr_db, delay, seed
 def test_noise_floor_and_snr_match_numpy():
     cap, stats, body, y = make_capture(-6, 200, 40, seed=7)
     m = analyze(cap, stats, body)
-    first = PLAN.burst_start + 200
+    first = PLAN.burst_start + PLAN.dma_lead + 200  # in RX frames
     seg = y[first - P.NOISE_FRAMES:first]
     ref = 20 * np.log10(np.std(seg) * np.sqrt(2) / 32768)
     assert abs(m["noise_dbfs"] - ref) <= 0.5
@@ -110,7 +112,7 @@ def test_inserted_samples_are_counted_as_dropouts():
     cap, stats, body, y = make_capture(-6, 150, 40, seed=3)
     # drop 7 samples between the 2nd and 3rd burst, as an RX overrun would
     raw = bytearray(cap)
-    cut = 2 * (PLAN.burst_start - PLAN.warmup + 150 + 2 * P.BURST_SPACING - 100)
+    cut = 2 * (PLAN.burst_start - PLAN.origin() + 150 + 2 * P.BURST_SPACING - 100)
     raw = raw[:cut] + raw[cut + 14:] + bytes(14)
     m = analyze(bytearray(raw), stats, body)
     assert m["burst_spacing_error_max"] >= 6
