@@ -176,6 +176,11 @@ def _warm():
     # _setup goes on from that module: a warm-up cut short used to leave a half-loaded
     # module on the heap and skip the rest for good, so the first self-test interned its
     # names mid-heap and failed with MemoryError.
+    if not __file__.endswith(".mpy"):
+        # From .py sources each preload is a compile on the board: its garbage would split
+        # the heap around the names it interns, the opposite of what the warm-up is for.
+        # (Frozen firmware needs none: its names and code live in flash.)
+        return
     while STATE["warmed"] < len(WARM):  # one at a time: all together would not fit
         m = WARM[STATE["warmed"]]
         before = list(sys.modules)
@@ -412,6 +417,7 @@ def main():
     heartbeat()
     try:
         if STATE["post"] is None:
+            _emit("app_started", time.ticks_ms())  # once per boot: hosts know it is up
             STATE["post"] = "skipped"  # once per boot, even if a host session interrupts it
             _post()
         while True:

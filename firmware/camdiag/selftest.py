@@ -48,7 +48,7 @@ class HeapProbe:
 
 def _measure(prof, viper, feed, keep_capture, probe):
     """Capture and analyse. Returns (measurements or None, error text or None,
-    plan description, kernel set name).
+    plan description, kernel set name, (DMA latency frames, I2S start skew frames)).
 
     Its own function so that every reference to the capture buffers and to the capture and
     analysis code is gone when it returns, and unloading them really frees the heap.
@@ -102,14 +102,14 @@ def _measure(prof, viper, feed, keep_capture, probe):
 
         m = Analyzer(plan, kern).analyze(samples, stats, capture_frames,
                                          origin=plan.origin(skew))
-        m["dma_latency_frames"] = plan.dma_lead - skew
-        m["start_skew_frames"] = skew
     probe.mark("analysis")
     if keep_capture and error is None:
         LAST["capture"] = samples
         LAST["frames"] = capture_frames
         LAST["rate"] = plan.rate
-    return m, error, plan.describe(), kern.name
+    # (the DMA share and the skew stay out of m: a key more can make its table grow, and
+    # the heap then needs a fresh block for it in the middle of the self-test)
+    return m, error, plan.describe(), kern.name, (plan.dma_lead - skew, skew)
 
 
 def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=None,
@@ -123,7 +123,8 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
     # A marker while the audio runs: should a read hang and the watchdog reset the board,
     # the next boot finds it and reports i2s_fault instead of hanging again (hung_record).
     store.mark(store.SELFTEST_RUNNING)
-    m, error, plan_info, kern_name = _measure(prof, viper, feed, keep_capture, probe)
+    m, error, plan_info, kern_name, (dma, skew) = _measure(prof, viper, feed, keep_capture,
+                                                          probe)
     store.take_mark(store.SELFTEST_RUNNING)
     if not keep_modules:
         unload(_CAPTURE_MODULES)  # the capture and analysis code is done: free it first
@@ -136,10 +137,10 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
         # The acoustic latency (speaker, air, mic filter) and the DMA rings' share apart:
         # only the first says anything about the hardware.
         found = m.get("burst_found")
-        dma_ms = m["dma_latency_frames"] * 1000.0 / plan_info["rate"]
+        dma_ms = dma * 1000.0 / plan_info["rate"]
         extra["latency_ms"] = round(m.get("latency_ms", 0.0), 2) if found else None
         extra["dma_latency_ms"] = round(dma_ms, 2)
-        extra["i2s_start_skew_ms"] = round(m["start_skew_frames"] * 1000.0 / plan_info["rate"], 2)
+        extra["i2s_start_skew_ms"] = round(skew * 1000.0 / plan_info["rate"], 2)
         extra["total_latency_ms"] = round(m["latency_ms"] + dma_ms, 2) if found else None
     m = None
     extra["trigger"] = trigger

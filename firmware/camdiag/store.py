@@ -12,6 +12,7 @@ CONFIG_PATH = "/config.json"
 LOG_PATH = "/results.log"
 LOG_OLD_PATH = "/results.1.log"
 LOG_MAX_BYTES = 16384
+RECORD_ROOM = 2048  # a logged record is ~1 KB: rotate before one might not fit
 SELFTEST_RUNNING = "/selftest.running"  # there while a self-test's audio runs
 
 DEFAULT_CONFIG = {"wifi": {"ssid": "", "password": ""}, "name": ""}
@@ -107,19 +108,23 @@ def load_config(path=CONFIG_PATH):
 
 
 def append_record(record, path=LOG_PATH):
-    line = json.dumps(record) + "\n"
+    # Streamed into the file, not built as one string first: a record's line is ~1 KB,
+    # and a heap split by the day's work may have no such block (a self-test's log write
+    # failed with MemoryError on the virtual board). A cut mid-line leaves a garbled line,
+    # which read_records skips.
     try:
         size = os.stat(path)[6]
     except OSError:
         size = 0
-    if size + len(line) > LOG_MAX_BYTES:
+    if size + RECORD_ROOM > LOG_MAX_BYTES:
         try:
             os.remove(LOG_OLD_PATH)
         except OSError:
             pass
         os.rename(path, LOG_OLD_PATH)
     with open(path, "a") as f:
-        f.write(line)
+        json.dump(record, f)
+        f.write("\n")
 
 
 def read_records(last=0):

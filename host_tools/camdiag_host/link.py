@@ -127,6 +127,7 @@ class DeviceLink:
         self.baud = baud
         self.board = board
         self.sim: simboard.VirtualBoard | None = None
+        self.qemu = None  # qemuboard.QemuBoard for qemu:// ports
         self.transport = None
         self.counter: CountingSerial | None = None
         self.device = port
@@ -142,6 +143,11 @@ class DeviceLink:
             if not self.sim.wait_ready(timeout=15):
                 raise LinkError("the virtual board did not start (see its log: %s)"
                                 % self.sim.log_path)
+        elif self.port.startswith("qemu://"):
+            from . import qemuboard
+
+            self.qemu = qemuboard.start_for_url(self.port)
+            self.device = self.qemu.url
         elif _is_serial_path(self.port) and not os.path.exists(self.port):
             raise _port_error(self.port, "no such device")
         try:
@@ -262,6 +268,9 @@ class DeviceLink:
         if self.sim is not None:
             self.sim.stop()
             self.sim = None
+        if self.qemu is not None:
+            self.qemu.stop()
+            self.qemu = None
 
     def _close_transport(self) -> None:
         try:
@@ -303,10 +312,13 @@ class DeviceLink:
     def call(self, name: str, args: dict | None = None, timeout: float = DEFAULT_TIMEOUT,
              ) -> Any:
         """Call camdiag.service.<name>(**args) on the board and return its result."""
-        code = "from camdiag import service as _s\n_s.call(%r, %s)\n" % (
-            name,
-            _to_micropython_literal(args or {}),
-        )
+        # Only names the board bound at boot (main.py: _s), and no short string literal
+        # ('{}') the compiler would intern: a new qstr may need a new pool in a split heap.
+        if args:
+            code = "from camdiag import service as _s\n_s.call(%r, %s)\n" % (
+                name, _to_micropython_literal(args))
+        else:
+            code = "from camdiag import service as _s\n_s.call(%r)\n" % name
         out, err = self.exec_raw(code, timeout)
         if err:
             text = err.decode(errors="replace")
