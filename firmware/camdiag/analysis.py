@@ -16,6 +16,7 @@ NO_LEVEL_DBFS = -140.0
 # The burst may arrive this much before the expected acoustic latency of zero: the skew
 # between the I2S enables is measured to about a frame, and the TX FIFO prefetches a few.
 SEARCH_EARLY = 16
+FLOATING_MEAN_ABS = 8192  # -12 dBFS
 FLOATING_SMOOTHNESS = 1.1  # random bits 1.33; a driven slot's tones 0.2-1.2, weighted < 0.8
 
 
@@ -24,6 +25,14 @@ def dbfs(amplitude):
     if amplitude <= 0:
         return NO_LEVEL_DBFS
     return max(NO_LEVEL_DBFS, 20 * math.log(amplitude / 32768.0) / math.log(10))
+
+
+def _floating(half_diff_sum, abs_sum, frames):
+    """Random bits on a slot: near full scale (mean |x| above FLOATING_MEAN_ABS; random
+    16-bit words average 16384, a mic that loud would be clipping) and white (mean |dx| /
+    mean |x| above FLOATING_SMOOTHNESS; the kernel sums |dx| / 2)."""
+    return bool(frames) and abs_sum > FLOATING_MEAN_ABS * frames and \
+        2.0 * half_diff_sum > FLOATING_SMOOTHNESS * abs_sum
 
 
 def _popcount(v):
@@ -229,7 +238,7 @@ class Analyzer:
         # An undriven slot of a mic without a pull-down on SD floats: random bits, white
         # (mean |dx| ~ 1.33 mean |x|), or the last bit held (|x| <= 1). Audio the mic
         # drives is band-limited: mean |dx| well below mean |x|.
-        smooth = 2.0 * stats[kernels.DI_DIFF_OTHER] / stats[kernels.DI_ABS_OTHER] \
-            if stats[kernels.DI_ABS_OTHER] else 0.0
-        m["other_slot_smoothness"] = smooth
-        m["other_slot_floating"] = oth > 4 and smooth > FLOATING_SMOOTHNESS
+        m["slot_floating"] = _floating(stats[kernels.DI_DIFF_ACTIVE],
+                                       stats[kernels.DI_ABS_ACTIVE], frames)
+        m["other_slot_floating"] = _floating(stats[kernels.DI_DIFF_OTHER],
+                                             stats[kernels.DI_ABS_OTHER], frames)

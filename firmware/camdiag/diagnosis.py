@@ -7,8 +7,6 @@ dead link hides everything after it, so only the first applicable ones are repor
 from camdiag.record import check
 from camdiag.record import meas as _meas
 
-FLOATING_LOUD_DBFS = -10.0  # random 16-bit words: about -3 dBFS; a loud room stays below
-
 FAULT_ORDER = ("i2s_fault", "mic_dead", "wrong_slot", "speaker_silent", "dropouts", "muffled",
                "distorted", "noisy")
 # muffled and distorted come before noisy: a blocked port or a clipping amp lowers the tone
@@ -76,7 +74,9 @@ def diagnose(m, limits, error=None):
     slot_meas = [_meas("silent_slot_ratio", _r(min(ratio, 1e6), 4), "ratio",
                        hi=limits["slot_ratio_max"])]
     floating = m.get("other_slot_floating", False)
-    if other > 4 and ratio > 1.0 and not floating:
+    own_floating = m.get("slot_floating", False)
+    # The mic on the other slot: that slot carries audio, louder than ours or ours floats.
+    if other > 4 and not floating and (ratio > 1.0 or own_floating):
         checks.append(_check("slot", "fail", slot_meas, "wrong_slot"))
         fail("wrong_slot")
         return checks, faults
@@ -88,10 +88,9 @@ def diagnose(m, limits, error=None):
         checks.append(_check("mic_data", "fail", data_meas, "mic_dead"))
         fail("mic_dead")
         return checks, faults
-    burst_heard = m.get("burst_found") and m["latency_confidence"] >= limits["latency_conf_min"]
-    if floating and not burst_heard and m["rms_dbfs"] > FLOATING_LOUD_DBFS:
-        # Both slots random and loud, no stimulus in either: the SD line itself floats
-        # (mic unwired or unpowered), it is not a room too loud to hear the speaker in.
+    if floating and own_floating:
+        # Both slots random: the SD line itself floats (mic unwired or unpowered); it is
+        # not a room too loud to hear the speaker in.
         checks.append(_check("mic_data", "fail", data_meas, "mic_dead",
                              note="the mic's data line floats: random bits in both slots"))
         fail("mic_dead")
@@ -124,7 +123,20 @@ def diagnose(m, limits, error=None):
     lvl = [_meas("ref_tone_level", _r(ref), "dBFS", lo=limits["tone_min_dbfs"]),
            _meas("tone_above_bin_noise", _r(heard), "dB", lo=limits["tone_detect_db"])]
     conf = m["latency_confidence"]
+    tol = limits["spacing_tol_samples"]
+    sp = m["burst_spacing_error_max"]
+    train = [_meas("burst_spacing_error", _r(sp), "samples", hi=tol),
+             _meas("bursts_missing", m["bursts_missing"], "count", hi=0)]
+    timing_ok = conf >= limits["latency_conf_min"]
     if heard < limits["tone_detect_db"]:
+        if timing_ok and (sp > tol or m["bursts_missing"] > 0):
+            # The first burst came back clearly but the train behind it broke: samples were
+            # lost (an RX DMA overrun), and the tone windows, placed from the first burst,
+            # miss their tones. The speaker works.
+            checks.append(_check("dropouts", "fail", train, "dropouts",
+                                 note="samples lost before the tones: not judged"))
+            fail("dropouts")
+            return checks, faults
         checks.append(_check("speaker_to_mic", "fail", lvl, "speaker_silent"))
         fail("speaker_silent")
         return checks, faults
@@ -143,13 +155,10 @@ def diagnose(m, limits, error=None):
                          "noisy" if noisy else None))
 
     # Dropouts: burst spacing, missing bursts, phase jumps and envelope dips on the tone.
-    tol = limits["spacing_tol_samples"]
-    sp = m["burst_spacing_error_max"]
     glitch = m["glitch_phase_pi"]
     env = m["envelope_min_ratio"]
     # Each part is judged only where its measurement is trustworthy: burst timing needs a
     # confident correlation, the phase estimate needs SNR >= 12 dB.
-    timing_ok = conf >= limits["latency_conf_min"]
     glitch_ok = snr >= 12.0
     dropout = (timing_ok and (sp > tol or m["bursts_missing"] > 0)) or (
         glitch_ok and (glitch > limits["glitch_phase_pi"] or env < 0.6))
@@ -161,10 +170,8 @@ def diagnose(m, limits, error=None):
         drop_outcome = "skip"
     checks.append(_check(
         "dropouts", drop_outcome,
-        [_meas("burst_spacing_error", _r(sp), "samples", hi=tol),
-         _meas("bursts_missing", m["bursts_missing"], "count", hi=0),
-         _meas("phase_error", _r(glitch, 3), "pi", hi=limits["glitch_phase_pi"]),
-         _meas("envelope_min", _r(env, 3), "ratio", lo=0.6)],
+        train + [_meas("phase_error", _r(glitch, 3), "pi", hi=limits["glitch_phase_pi"]),
+                 _meas("envelope_min", _r(env, 3), "ratio", lo=0.6)],
         "dropouts" if dropout else None,
         note=None if (timing_ok and glitch_ok) or dropout else
         "signal too weak or noisy to judge %s" % (

@@ -48,11 +48,13 @@ DI_FRAMES = const(4)
 # floating SD line in the undriven slot gives random bits (mean |dx| ~ 1.33 mean |x|).
 DI_DIFF_OTHER = const(5)
 DI_PREV_OTHER = const(6)
+DI_DIFF_ACTIVE = const(7)  # the same for the active slot (a mic on the other slot, its own
+DI_PREV_ACTIVE = const(8)  # slot floating, gives random bits here)
 
 
 def new_stats():
     """A zeroed deinterleave statistics array (AND starts with all 24 data bits set)."""
-    return array("i", [0, 0xFFFFFF, 0, 0, 0, 0, 0])
+    return array("i", [0, 0xFFFFFF, 0, 0, 0, 0, 0, 0, 0])
 
 
 def get16(buf, i):

@@ -10,7 +10,9 @@ from camdiag.kernels import (  # noqa: F401
     DI_ABS_OTHER,
     DI_AND,
     DI_FRAMES,
+    DI_DIFF_ACTIVE,
     DI_DIFF_OTHER,
+    DI_PREV_ACTIVE,
     DI_PREV_OTHER,
     DI_OR,
     PHASE_BITS,
@@ -59,6 +61,8 @@ def deinterleave(rx, nframes, slot, shift, cap, cap_start, stats):
     so = stats[DI_ABS_OTHER]
     sd = stats[DI_DIFF_OTHER]
     prev = stats[DI_PREV_OTHER]
+    ad = stats[DI_DIFF_ACTIVE]
+    aprev = stats[DI_PREV_ACTIVE]
     a = slot * 4
     o = 4 - a
     for f in range(nframes):
@@ -72,6 +76,9 @@ def deinterleave(rx, nframes, slot, shift, cap, cap_start, stats):
         if cap is not None:
             put16(cap, cap_start + f, v)
         sa += v if v >= 0 else -v
+        dd = v - aprev
+        ad += (dd if dd >= 0 else -dd) >> 1
+        aprev = v
         do = rx[base + o + 1] | (rx[base + o + 2] << 8) | (rx[base + o + 3] << 16)
         dv = ((do << shift) >> 8) & 0xFFFF
         if dv & 0x8000:
@@ -86,13 +93,17 @@ def deinterleave(rx, nframes, slot, shift, cap, cap_start, stats):
     stats[DI_ABS_OTHER] = so
     stats[DI_DIFF_OTHER] = sd
     stats[DI_PREV_OTHER] = prev
+    stats[DI_DIFF_ACTIVE] = ad
+    stats[DI_PREV_ACTIVE] = aprev
     stats[DI_FRAMES] += nframes
 
 
 def level_stats(x, start, n, out):
     """Sum, sum of squares (hi/lo split at 2**30), min, max, clipped count of x[start:+n].
 
-    lo < 2**30 before each add and a square is <= 2**30, so lo + sq < 2**31.
+    Allocation-free where small ints have 31 bits (the ESP32 port: 2**30 is already a
+    heap integer, found on the real port in QEMU): lo and each square stay below 2**30,
+    and lo + sq is never formed when it would reach it.
     """
     s = 0
     hi = 0
@@ -103,10 +114,16 @@ def level_stats(x, start, n, out):
     for i in range(start, start + n):
         v = get16(x, i)
         s += v
-        lo += v * v
-        if lo >= 0x40000000:
+        if v == -32768:  # the one square of 2**30
             hi += 1
-            lo -= 0x40000000
+        else:
+            sq = v * v
+            room = 0x3FFFFFFF - lo
+            if sq > room:  # lo + sq >= 2**30
+                hi += 1
+                lo = sq - room - 1
+            else:
+                lo += sq
         if v < mn:
             mn = v
         if v > mx:

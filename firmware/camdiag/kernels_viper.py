@@ -47,6 +47,8 @@ def deinterleave(rx, nframes: int, slot: int, shift: int, cap, cap_start: int, s
     so = st[3]
     sd = st[5]
     prev = (st[6] ^ sb) - sb
+    ad = st[7]
+    aprev = (st[8] ^ sb) - sb
     a = slot * 4
     o = 4 - a
     f = 0
@@ -62,6 +64,11 @@ def deinterleave(rx, nframes: int, slot: int, shift: int, cap, cap_start: int, s
             sa -= v
         else:
             sa += v
+        dd = v - aprev
+        if dd < 0:
+            dd = 0 - dd
+        ad += dd >> 1
+        aprev = v
         do = r[base + o + 1] | (r[base + o + 2] << 8) | (r[base + o + 3] << 16)
         w = ((((do << shift) >> 8) & 0xFFFF) ^ 0x8000) - 0x8000
         if w < 0:
@@ -81,6 +88,8 @@ def deinterleave(rx, nframes: int, slot: int, shift: int, cap, cap_start: int, s
     st[4] = ((st[4] ^ sb) - sb) + nframes
     st[5] = sd
     st[6] = prev
+    st[7] = ad
+    st[8] = aprev
 
 
 @micropython.viper
