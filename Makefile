@@ -18,7 +18,7 @@ ifdef MICROPYTHON
 export MICROPYTHON
 endif
 
-.PHONY: setup browser demo test unit hil bench soak deploy lint clean
+.PHONY: setup browser demo test unit qemu hil bench soak deploy lint clean
 
 setup: $(STAMP)
 
@@ -40,8 +40,19 @@ browser:
 		(echo "make browser: could not install Debian's chromium (apt-get install chromium)"; exit 1)
 
 test: setup browser
-	$(PY) -m pytest -q -n $(WORKERS) tests
+	$(PY) -m pytest -q -n $(WORKERS) tests --ignore=tests/test_on_qemu.py
+	$(MAKE) --no-print-directory qemu
 	$(MAKE) --no-print-directory hil
+
+# The firmware tests on the real ESP32 port in Espressif's QEMU (tests/test_on_qemu.py).
+# Tools: CAMDIAG_QEMU_DIR (default ../shared/esp32-qemu). Without them: one line, and on.
+qemu: setup
+	@why=$$($(PY) -c "from camdiag_host.qemuboard import available; print(available() or '')"); \
+	if [ -n "$$why" ] && [ -z "$$CAMDIAG_QEMU_REQUIRED" ]; then \
+		echo "QEMU tier not run: $$why"; \
+	else \
+		$(PY) -m pytest -q tests/test_on_qemu.py; \
+	fi
 
 unit: setup
 	$(PY) -m pytest -q tests

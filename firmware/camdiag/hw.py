@@ -16,6 +16,8 @@ def _i2s(profile, side, mode, bits, fmt):
     from machine import I2S, Pin
 
     a = profile["audio"]
+    if a["driver"] == "none":
+        raise OSError("this board has no usable I2S (board.json audio.driver is none)")
     c = a[side]
     return I2S(c["id"], sck=Pin(c["sck"]), ws=Pin(c["ws"]), sd=Pin(c["sd"]),
                mode=getattr(I2S, mode), bits=bits, format=getattr(I2S, fmt),
@@ -54,6 +56,11 @@ def leds(profile):
 
 
 def wlan():
+    from camdiag import store
+
+    prof = store.load_profile()
+    if prof is not None and not prof["wifi"]["radio"]:
+        raise OSError("this board has no Wi-Fi radio (board.json wifi.radio is false)")
     import network
 
     return network.WLAN(network.STA_IF)

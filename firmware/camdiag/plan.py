@@ -1,37 +1,40 @@
-"""The loopback test plan: what the speaker plays, sample by sample, and where to look.
+"""The loopback test plan: what the speaker plays, sample by sample, and where to look."""
 
-TX timeline (frames at the board's rate; at 16 kHz 1 frame = 62.5 us):
+# (Notes as comments, not a docstring: from .py sources the lexer would hold the whole
+# text in one buffer while compiling on the board.)
+# TX timeline (frames at the board's rate; at 16 kHz 1 frame = 62.5 us):
+#
+#   silence   TX is silent while the mic warms up and the TX DMA ring fills.
+#   bursts    4 bursts of a 64-frame chirp, 320 frames apart (80 ms). The first burst gives
+#             the latency; each spacing must come back within +-1 frame, so 3 spacings
+#             catch a dropped or inserted sample anywhere in the train. 320 frames (20 ms)
+#             is longer than a camera's acoustic ring-down, so bursts do not overlap.
+#   tones     3 x (256 guard + 512 window) frames (3 x 48 ms): 500 Hz (low band),
+#             1031 Hz (reference level, THD and glitches: 1031 divides no block size and its
+#             harmonics up to the 5th stay under 8 kHz), 3150 Hz (high band: muffled).
+#             The 512-frame Hann window resolves 31 Hz and keeps the noise in a tone's bin
+#             25 dB below the broadband floor (at SNR 20 dB the THD noise floor is ~1.5 %,
+#             a third of the 5 % limit); the guard (16 ms) lets the speaker settle.
+#   tail      silence covering the largest latency, so the last window is captured.
+#
+# DMA latency (ports/esp32/machine_i2s.c, ESP-IDF esp_driver_i2s/i2s_common.c): TX gets
+# max(2, ibuf // 512) buffers of 256 frames. At enable the ring plays zeros; the first
+# write() blocks until buffer 0 has played, and what it writes plays when the ring comes
+# round to buffer 0 again: TX frame t leaves the amp `dma_lead` = buffers x 256 frames after
+# TX was enabled (128 ms for ibuf=4096 at 16 kHz). RX frames count from the RX enable, so TX
+# frame t is heard at RX frame t + dma_lead - skew + acoustic latency, where skew = RX enable
+# - TX enable (measured by the capture, at most SKEW_MAX either way).
+#
+# RX frames [0, warmup) are discarded: at least the mic's warm-up (INMP441 needs 2**18 SCK
+# cycles, 262 ms at 16 kHz x 64 bit clocks), and later when the DMA lead is longer. The
+# bursts are scheduled dma_lead earlier in TX so that they arrive just after NOISE_FRAMES of
+# captured silence (the noise floor): the DMA lead costs the self-test SKEW_MAX of audio, not
+# the whole ring. Capture index c holds TX frame c + origin(skew) - acoustic latency.
+#
+# At 16 kHz with defaults (tx ibuf 4096): 3392 frames of silence + 1280 + 2304, a tail of
+# 2048 + 64 + 768 + 64 -> 9984 frames (whole blocks) = 624 ms, 5120 frames (10 KB) kept;
+# with tx ibuf 16384 (512 ms of ring) 800 ms.
 
-  silence   TX is silent while the mic warms up and the TX DMA ring fills.
-  bursts    4 bursts of a 64-frame chirp, 320 frames apart (80 ms). The first burst gives
-            the latency; each spacing must come back within +-1 frame, so 3 spacings
-            catch a dropped or inserted sample anywhere in the train. 320 frames (20 ms)
-            is longer than a camera's acoustic ring-down, so bursts do not overlap.
-  tones     3 x (256 guard + 512 window) frames (3 x 48 ms): 500 Hz (low band),
-            1031 Hz (reference level, THD and glitches: 1031 divides no block size and its
-            harmonics up to the 5th stay under 8 kHz), 3150 Hz (high band: muffled).
-            The 512-frame Hann window resolves 31 Hz and keeps the noise in a tone's bin
-            25 dB below the broadband floor (at SNR 20 dB the THD noise floor is ~1.5 %,
-            a third of the 5 % limit); the guard (16 ms) lets the speaker settle.
-  tail      silence covering the largest latency, so the last window is captured.
-
-DMA latency (ports/esp32/machine_i2s.c, ESP-IDF esp_driver_i2s/i2s_common.c): TX gets
-max(2, ibuf // 512) buffers of 256 frames. At enable the ring plays zeros; the first
-write() blocks until buffer 0 has played, and what it writes plays when the ring comes
-round to buffer 0 again: TX frame t leaves the amp `dma_lead` = buffers x 256 frames after
-TX was enabled (128 ms for ibuf=4096 at 16 kHz). RX frames count from the RX enable, so TX
-frame t is heard at RX frame t + dma_lead - skew + acoustic latency, where skew = RX enable
-- TX enable (measured by the capture, at most SKEW_MAX either way).
-
-RX frames [0, warmup) are discarded: at least the mic's warm-up (INMP441 needs 2**18 SCK
-cycles, 262 ms at 16 kHz x 64 bit clocks), and later when the DMA lead is longer. The
-bursts are scheduled dma_lead earlier in TX so that they arrive just after NOISE_FRAMES of
-captured silence (the noise floor): the DMA lead costs the self-test SKEW_MAX of audio, not
-the whole ring. Capture index c holds TX frame c + origin(skew) - acoustic latency.
-
-At 16 kHz with defaults (tx ibuf 4096): 3584 frames of silence + 1280 + 2304, a tail of
-2048 + 256 + 768 + 64 -> 10496 frames (whole blocks) = 656 ms, 5632 frames (11.3 KB) kept.
-"""
 
 import math
 

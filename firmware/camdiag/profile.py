@@ -54,6 +54,9 @@ _AUDIO = {
     # Which I2S channel is enabled first; the capture measures the time between the two
     # and the analysis allows for either order.
     "start": ("str", "tx_first", ("tx_first", "rx_first")),
+    # machine: the port's machine.I2S. none: the board has no usable I2S (the QEMU board:
+    # its TX write() never returns), so a self-test reports i2s_fault instead of hanging.
+    "driver": ("str", "machine", ("machine", "none")),
     "tone_amplitude": ("num", 0.5, [0.01, 1.0]),
     "tx": ("dict", REQUIRED, _I2S_TX),
     "rx": ("dict", REQUIRED, _I2S_RX),
@@ -102,6 +105,9 @@ _LED = {
 }
 
 _WIFI = {
+    # false: the board has no radio to use (the QEMU board: WLAN.active(True) crashes the
+    # emulated guest); Wi-Fi calls then answer with an error instead of touching it
+    "radio": ("bool", True, None),
     "rssi_sample_ms": ("int", 200, [10, 60000]),
     "rssi_window_s": ("int", 5, [1, 3600]),
     "rssi_warn_dbm": ("int", -67, [-100, 0]),  # Cisco voice cell edge

@@ -101,10 +101,14 @@ class History:
         count = len(self)
         if last and last < count:
             count = last
-        out = []
-        for i in range(self.n - count, self.n):
-            v = self.buf[i % size]
-            out.append(None if v == NO_SAMPLE else v - 128)
+        # one list of the final size: appending would regrow it (a 2880-value history is
+        # 11.5 KB of list on an ESP32; growing by doubling asks for a second, larger block)
+        out = [None] * count
+        first = self.n - count
+        for i in range(count):
+            v = self.buf[(first + i) % size]
+            if v != NO_SAMPLE:
+                out[i] = v - 128
         return out
 
 

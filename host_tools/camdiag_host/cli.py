@@ -89,7 +89,8 @@ def cmd_deploy(args) -> int:
     with _link(args) as link:
         board = args.board
         if board is None:
-            board = "sim" if args.port.startswith("sim://") else device_board_name(link)
+            board = "sim" if args.port.startswith("sim://") else "esp32-qemu" if \
+                args.port.startswith("qemu://") else device_board_name(link)
             if board is None:
                 raise CamdiagError(
                     f"the board on {args.port} has no board profile yet: name one with "

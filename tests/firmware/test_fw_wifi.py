@@ -117,8 +117,9 @@ def test_window_statistics():
         w.add(v)
     assert w.n == 4 and w.lost == 1 and w.lo == -66 and w.hi == -60
     assert w.mean() == -63.0
-    assert abs(w.stdev() - 5 ** 0.5) < 1e-9
-    assert abs(w.slope() - (-2.0)) < 1e-9
+    # (to float32's precision: the ESP32's floats are single precision)
+    assert abs(w.stdev() - 5 ** 0.5) < 1e-5
+    assert abs(w.slope() - (-2.0)) < 1e-5
     assert wifi_check.Window().mean() is None
 
 
@@ -267,8 +268,10 @@ def test_24_hours_of_history_in_bounded_memory():
         grown = gc.mem_alloc() - before
         h = st["history"]
         assert h.n == 2880 and len(h.buf) == 2880, h.n
-        vals = h.values()
-        assert None in vals and min(v for v in vals if v is not None) >= -66
+        # the last 6 h: the whole day as one list is 11.5 KB, more than the ESP32's heap
+        # holds in one block beside this test's RAM disk (tests/test_on_qemu.py)
+        vals = h.values(720)
+        assert len(vals) == 720 and None in vals and min(v for v in vals if v is not None) >= -66
         link = st["link"].state(24 * 3600 * 1000, lambda a, b: a - b)
         # 14 outages of 600 s ended within the day
         assert link["reconnects"] == 14 and link["downtime_s"] == 14 * 600, link
