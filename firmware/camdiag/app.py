@@ -16,7 +16,7 @@ import time
 
 from camdiag import button as btn
 from camdiag import led as ledp
-from camdiag import store, wifi
+from camdiag import hw, store, wifi
 
 TICK_MS = 20  # the loop's period: edges drained, timeouts checked, LED pattern stepped
 EVENT_MARKER = "#camdiag-event# "
@@ -137,6 +137,7 @@ def _wifi(now):
     if time.ticks_diff(now, STATE["wifi_at"]) < WIFI_POLL_MS:
         return
     STATE["wifi_at"] = now
+    hw.uptime_s()  # read every second: uptime stays right past the 6.2-day ticks wrap
     wlan = STATE["wlan"]
     st, dbm = wifi.read(wlan) if wlan is not None else (wifi.STAT_IDLE, None)
     STATE["link"].update(now, st, time.ticks_diff)
@@ -270,7 +271,7 @@ def _act(event):
 
             store.append_record({"schema": 1, "kind": "button", "outcome": "warn",
                                  "verdict": "stuck", "faults": [],
-                                 "uptime_s": hw.uptime_ms() // 1000,
+                                 "uptime_s": hw.uptime_s(),
                                  "summary": "reset button held past stuck_ms: ignored"})
         except OSError as e:
             store.note("could not log a stuck button: %s" % e)

@@ -7,7 +7,11 @@ Builds the peripherals from the board profile with the ESP32 port's real constru
 
 import time
 
-BOOT_TICKS = time.ticks_ms()
+# Uptime: [ticks at the last reading, whole seconds, ms past them]. ticks_diff spans only
+# +-2**29 ms (6.2 days) with the ESP32's ticks period of 2**30, so the time is added up at
+# each reading (the app's Wi-Fi task reads it every second) instead of taken since boot;
+# seconds and ms apart, so no count outgrows a small int (2**30 ms is 12 days).
+_UPTIME = [time.ticks_ms(), 0, 0]
 
 RESET_CAUSES = {1: "power_on", 2: "hard_reset", 3: "watchdog", 4: "deepsleep", 5: "soft_reset"}
 
@@ -92,8 +96,18 @@ def identity():
     }
 
 
-def uptime_ms():
-    return time.ticks_diff(time.ticks_ms(), BOOT_TICKS)
+def uptime_s():
+    """Seconds since boot, right beyond the ticks wrap as long as it is read at least
+    every 6.2 days. Allocates nothing."""
+    u = _UPTIME
+    now = time.ticks_ms()
+    ms = u[2] + time.ticks_diff(now, u[0])
+    u[0] = now
+    if ms >= 1000:
+        u[1] += ms // 1000
+        ms %= 1000
+    u[2] = ms
+    return u[1]
 
 
 def reboot():

@@ -21,7 +21,7 @@ def device(profile):
         "micropython": "%d.%d.%d" % (v[0], v[1], v[2]),
         "unique_id": ident["unique_id"],
         "reset_cause": ident["reset_cause"],
-        "uptime_s": hw.uptime_ms() // 1000,
+        "uptime_s": hw.uptime_s(),
     }
 
 

@@ -48,7 +48,7 @@ def info():
         "platform": sys.platform,
         "unique_id": ident["unique_id"],
         "reset_cause": ident["reset_cause"],
-        "uptime_s": hw.uptime_ms() // 1000,
+        "uptime_s": hw.uptime_s(),
         "mem_free": gc.mem_free(),
         "mem_alloc": gc.mem_alloc(),
         "flash": store.flash_usage(),

@@ -114,37 +114,42 @@ class History:
 
 class LinkTracker:
     """Connection bookkeeping from periodic status polls (Tasmota's LinkCount/Downtime):
-    reconnects, time connected, downtime, the last disconnect reason."""
+    reconnects, time connected, downtime, the last disconnect reason.
+
+    Times are added up at each poll rather than taken since the last change: ticks_diff
+    spans only 6.2 days on an ESP32 (ticks period 2**30), a camera stays online longer."""
 
     def __init__(self, now_ms):
         self.up = False
-        self.since = now_ms  # ticks of the last change
+        self.at = now_ms  # ticks of the last poll
         self.connects = 0
         self.last_reason = None  # an ESP-IDF reason / status code
         self.down_ms = 0  # total time down after the first connect
         self.up_ms = 0
+        self.cur_ms = 0  # time in the present state (up or down)
 
     def update(self, now_ms, status, ticks_diff):
         up = status == STAT_GOT_IP
-        span = ticks_diff(now_ms, self.since)
+        span = ticks_diff(now_ms, self.at)
+        self.at = now_ms
+        if self.up:
+            self.up_ms += span
+        elif self.connects:
+            self.down_ms += span
+        self.cur_ms += span
         if up != self.up:
-            if self.connects:
-                if up:
-                    self.down_ms += span
-                else:
-                    self.up_ms += span
             if up:
                 self.connects += 1
             self.up = up
-            self.since = now_ms
+            self.cur_ms = 0
         if not up and status not in (STAT_IDLE, STAT_CONNECTING, STAT_GOT_IP, -1):
             self.last_reason = status
 
     def state(self, now_ms, ticks_diff):
-        span = ticks_diff(now_ms, self.since)
+        span = ticks_diff(now_ms, self.at)
         up_ms = self.up_ms + (span if self.up else 0)
         down_ms = self.down_ms + (span if not self.up and self.connects else 0)
         return {"connected": self.up, "reconnects": max(0, self.connects - 1),
-                "connected_s": span // 1000 if self.up else 0,
+                "connected_s": (self.cur_ms + span) // 1000 if self.up else 0,
                 "uptime_connected_s": up_ms // 1000, "downtime_s": down_ms // 1000,
                 "last_reason": self.last_reason}

@@ -59,7 +59,7 @@ SOFT_RESET = 5
 
 SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "scan", "ssid", "password", "board", "realtime",
                "uid", "mic_slot", "button_held_ms", "sd_float", "tx_ibuf", "rx_ibuf",
-               "i2s_start", "loop_stall_ms")
+               "i2s_start", "loop_stall_ms", "ticks_start_ms")
 SIM_PASSWORD = "sim-wifi-password-0815"  # the default of ?ssid=NAME (no password given)
 # boards/sim/sim_network.py: radio scenarios (or a steady level in dBm) and scan tables
 RADIO_SCENARIOS = ("steady_good", "fair", "weak", "walk_away", "obstacle", "interference",
@@ -240,6 +240,16 @@ class VirtualBoard:
         opts = dict(self.options)
         opts.update({"mode": mode, "reset_cause": reset_cause})
         opts.setdefault("uid", self._uid())
+        # the task watchdog runs on across a soft reset (boards/sim/simctl.py wdt_carry)
+        carry = self.dir / "ready.carry"
+        if reset_cause == SOFT_RESET and carry.exists():
+            opts["wdt_carry"] = json.loads(carry.read_text())
+        carry.unlink(missing_ok=True)
+        # ticks_ms() restarts at a chip reset and runs on across a soft reset, as on an ESP32
+        # (the port's ticks come from esp_timer, which only a chip reset clears)
+        if reset_cause != SOFT_RESET or getattr(self, "_ticks_t0", None) is None:
+            self._ticks_t0 = time.time()
+        opts["ticks_t0"] = self._ticks_t0
         # scenario time runs on from the board's start, across resets
         self.options.setdefault("radio_t0", time.time())
         opts.setdefault("radio_t0", self.options["radio_t0"])

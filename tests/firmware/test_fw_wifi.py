@@ -280,3 +280,54 @@ def test_24_hours_of_history_in_bounded_memory():
     finally:
         st.clear()
         st.update(saved)
+
+
+class _Ticks2_30:
+    """time.ticks_* of the ESP32 port: period 2**30 (ticks_diff spans +-6.2 days)."""
+
+    PERIOD = 1 << 30
+
+    def __init__(self, start):
+        self.now = start
+
+    def ticks_ms(self):
+        return self.now % self.PERIOD
+
+    def ticks_add(self, t, d):
+        return (t + d) % self.PERIOD
+
+    def ticks_diff(self, a, b):
+        return (a - b + self.PERIOD // 2) % self.PERIOD - self.PERIOD // 2
+
+
+def test_link_durations_stay_right_past_6_days_and_the_ticks_wrap():
+    t = _Ticks2_30((1 << 30) - 3600 * 1000)  # an hour before the wrap
+    lt = wifi.LinkTracker(t.ticks_ms())
+    lt.update(t.ticks_ms(), 1010, t.ticks_diff)  # connected
+    hour = 3600 * 1000
+    for _ in range(8 * 24):  # 8 days of polls (the app polls every second)
+        t.now += hour
+        lt.update(t.ticks_ms(), 1010, t.ticks_diff)
+    st = lt.state(t.ticks_ms(), t.ticks_diff)
+    assert st["connected"] and st["connected_s"] == 8 * 24 * 3600, st
+    assert st["uptime_connected_s"] == 8 * 24 * 3600 and st["downtime_s"] == 0, st
+
+
+def test_uptime_stays_right_past_6_days_and_the_ticks_wrap():
+    from fwtest import is_micropython, skip
+
+    if not is_micropython():
+        skip("camdiag.hw needs MicroPython's time.ticks_* at import")
+    from camdiag import hw
+
+    real = hw.time
+    t = _Ticks2_30((1 << 30) - 10 * 1000)
+    hw.time = t
+    try:
+        hw._UPTIME[:] = [t.ticks_ms(), 0, 0]  # a boot 10 s before the wrap
+        for _ in range(9 * 24 * 60):  # 9 days, read every minute
+            t.now += 60 * 1000 + 7  # with odd milliseconds, kept across readings
+            hw.uptime_s()
+        assert hw.uptime_s() == 9 * 24 * 3600 + (9 * 24 * 60 * 7) // 1000
+    finally:
+        hw.time = real
