@@ -16,6 +16,7 @@
 import sys
 import os
 import gc
+import json
 
 _READY = os.getenv("CAMDIAG_SIM_READY")
 
@@ -106,6 +107,10 @@ class Repl:
 
     def soft_reboot(self):
         w("MPY: soft reboot\r\n")
+        carry = simctl.wdt_carry()
+        if carry:  # (the host file system is unmounted: the shell writes it)
+            state = os.getenv("CAMDIAG_SIM_READY", "/dev/null") + ".carry"
+            os.system("echo '%s' > '%s'" % (json.dumps(carry), state))
         sys.exit(EXIT_SOFT_RAW if self.raw else EXIT_SOFT_FRIENDLY)
 
     def execute(self, src, mode, raw_eof):

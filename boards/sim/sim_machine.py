@@ -207,6 +207,10 @@ class Timer:
 
     def init(self, *, mode=PERIODIC, period=-1, callback=None, freq=-1):
         self.deinit()
+        # One hardware timer per id: a second Timer(0) object drives the same timer
+        # (ports/esp32/machine_timer.c reuses the object of that group and index).
+        for other in [t for t in simctl.TIMERS if t.id == self.id]:
+            other.deinit()
         self.period = period if period > 0 else int(1000 / freq)
         self.callback = callback
         self.due = time.ticks_add(time.ticks_ms(), self.period)

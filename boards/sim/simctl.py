@@ -218,9 +218,9 @@ def _wdt_thread():
             time.sleep(10)
 
 
-def wdt_start(timeout_ms):
+def wdt_start(timeout_ms, left_ms=None):
     _WDT["timeout"] = timeout_ms
-    _WDT["fed"] = time.ticks_ms()
+    _WDT["fed"] = time.ticks_add(time.ticks_ms(), (left_ms or timeout_ms) - timeout_ms)
     if not _WDT["thread"]:
         import _thread
 
@@ -230,6 +230,20 @@ def wdt_start(timeout_ms):
 
 def wdt_feed():
     _WDT["fed"] = time.ticks_ms()
+
+
+def wdt_carry():
+    """At a soft reset: the task watchdog keeps running on an ESP32 (machine_wdt.c arms the
+    ESP-IDF task WDT, which only a chip reset stops; ports/esp32/main.c deinitialises the
+    machine.Timers but not it). The supervisor hands this to the next interpreter."""
+    t = _WDT["timeout"]
+    if not t:
+        return None
+    return {"timeout": t, "left": t - time.ticks_diff(time.ticks_ms(), _WDT["fed"])}
+
+
+if OPTS.get("wdt_carry"):  # armed before the soft reset: still counting down
+    wdt_start(OPTS["wdt_carry"]["timeout"], max(1, OPTS["wdt_carry"]["left"]))
 
 
 # -- timers: machine.Timer callbacks are soft on the ESP32 (run by the scheduler, which runs

@@ -3,6 +3,11 @@
 1. Finish a factory reset that a power cut interrupted.
 2. Safe mode: the button held at boot skips the application (REPL only), so a board whose
    app misbehaves can still be reached and fixed.
+3. After a soft reset, keep the watchdog fed until the app takes over: the ESP-IDF task
+   watchdog that machine.WDT armed runs on across a soft reset, but the machine.Timer that
+   fed it is gone (ports/esp32/main.c: machine_timer_deinit_all), and after a raw-REPL soft
+   reset (mpremote's), in safe mode or at the REPL main.py's app never starts: the board
+   would reset itself within the watchdog's timeout.
 """
 
 import time
@@ -11,6 +16,11 @@ from camdiag import hw, store
 
 SAFE_MODE = False
 RESET_FINISHED = False
+_WDT = []  # the watchdog and its feeder timer, after a soft reset
+
+
+def _feed(_timer):
+    _WDT[0].feed()  # a soft timer callback: allocates nothing
 
 
 def run():
@@ -30,5 +40,10 @@ def run():
             held += 1
         time.sleep_ms(10)
     SAFE_MODE = held == 5
+    ms = prof["timings"]["watchdog_ms"]
+    if ms and hw.identity()["reset_cause"] == "soft_reset":
+        # (the app's own watchdog set-up replaces both: the same WDT, timer 0)
+        _WDT[:] = [hw.watchdog(ms)]
+        _WDT.append(hw.timer(max(100, ms // 4), _feed))
     if SAFE_MODE:
         print("camdiag: safe mode (button held at boot): application skipped, REPL only")
