@@ -16,6 +16,15 @@ NO_LEVEL_DBFS = -140.0
 # The burst may arrive this much before the expected acoustic latency of zero: the skew
 # between the I2S enables is measured to about a frame, and the TX FIFO prefetches a few.
 SEARCH_EARLY = 16
+# Every measurement analyze() reports (the ones it does not reach stay None).
+_KEYS = ("burst_found", "burst_spacing_error_max", "burst_spacing_errors", "bursts_missing",
+         "clipped_samples", "data_bits_toggling", "data_constant", "data_lsb_stuck",
+         "data_sign_stuck", "data_zero", "dc_fs", "envelope_max_ratio", "envelope_min_ratio",
+         "frames", "glitch_phase_pi", "high_minus_ref_db", "latency_confidence",
+         "latency_frames", "latency_ms", "low_minus_ref_db", "mic_stuck", "noise_dbfs",
+         "noise_rms", "other_slot_floating", "other_slot_mean_abs", "ref_dbfs", "rms_dbfs",
+         "slot_floating", "slot_mean_abs", "slot_ratio", "snr_db", "thd_floor_pct", "thd_pct",
+         "tone_dbfs", "tone_detect_db", "tone_hz")
 FLOATING_MEAN_ABS = 8192  # -12 dBFS
 FLOATING_SMOOTHNESS = 1.1  # random bits 1.33; a driven slot's tones 0.2-1.2, weighted < 0.8
 
@@ -100,7 +109,8 @@ class Analyzer:
         p = self.plan
         if origin is None:
             origin = p.origin()
-        m = {"frames": frames}
+        m = dict.fromkeys(_KEYS)  # sized once: grown key by key, its table was reallocated
+        m["frames"] = frames  # mid-self-test and needed a fresh block each time
         self._data_checks(stats, m)
         rms, mean, clips = self._rms_mean(cap, 0, frames)
         m["dc_fs"] = mean / 32768.0

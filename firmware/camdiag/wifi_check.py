@@ -210,8 +210,10 @@ def signal_checks(wlan, lim, configured, n, period_ms, wait=wifi.wait_ms):
                                                      "")]))
     # a trend from fewer than 10 readings is mostly noise: not reported
     trend = w.slope() * 60000 / period_ms if w.n >= 10 else None
+    # percent from the mean as reported (one decimal), so the two agree
+    pct = wifi.percent(round(_r(mean)))
     sig = [_meas("rssi_mean", _r(mean), "dBm", lo=fail), _meas("rssi_min", w.lo, "dBm"),
-           _meas("rssi_max", w.hi, "dBm"), _meas("percent", wifi.percent(round(mean)), "%"),
+           _meas("rssi_max", w.hi, "dBm"), _meas("percent", pct, "%"),
            _meas("bars", bt.value, "bars"),
            _meas("trend", _r(trend), "dB/min", lo=-FALLING_DB_MIN)]
     if mean < fail:
@@ -237,7 +239,7 @@ def signal_checks(wlan, lim, configured, n, period_ms, wait=wifi.wait_ms):
         checks.append(_check("wifi_power_save", "warn", [_meas("pm", pm, "mode", hi=0)],
                              note=ADVICE["wifi_power_save"]))
     summary.update({"rssi_mean": _r(mean), "rssi_min": w.lo, "rssi_max": w.hi,
-                    "rssi_stdev": _r(sd), "percent": wifi.percent(round(mean)),
+                    "rssi_stdev": _r(sd), "percent": pct,
                     "bars": bt.value, "quality": quality(mean, warn, fail)})
     return checks, faults, summary
 
