@@ -190,3 +190,22 @@ def test_cli_rssi_watch_history_and_scan_json(dut, rig):
                          capture_output=True, text=True, timeout=60)
     assert res.returncode in (0, 1), res.stderr
     assert json.loads(res.stdout)["kind"] == "scan"
+
+
+@pytest.mark.sim  # the radio scenarios are the virtual board's
+@pytest.mark.rig("set_rssi_scenario")
+@pytest.mark.parametrize("scenario", ["no_ap", "wrong_password"])
+def test_a_scan_never_leaves_a_connecting_camera_offline(dut, rig, scenario):
+    # While the station connects, ESP-IDF refuses a scan and the port returns []; switching
+    # the interface off and on to retry would leave it offline (network_wlan.c: active()
+    # does not reconnect).
+    rig.set_rssi_scenario(scenario)
+    assert call(dut, "rssi_read")["status"] != 1010  # (the board has seen the change)
+    rec = call(dut, "scan", {"log": False})
+    scan = check(rec, "wifi_scan")
+    assert scan["outcome"] == "skip" and "still trying to connect" in scan["note"], scan
+    rig.set_rssi_scenario("steady_good")  # the router is back / the password fixed
+    end = time.monotonic() + 10
+    while call(dut, "rssi_read")["status"] != 1010:
+        assert time.monotonic() < end, "the camera did not reconnect after the scan"
+        time.sleep(1)

@@ -176,6 +176,12 @@ class WLAN:
         # May run in a thread (the firmware scans in one): no stdin or control-file access.
         if not _RADIO["active"]:
             raise OSError("STA must be active")
+        if _RADIO["connect_at"] is not None and _state()[0] != STAT_GOT_IP:
+            # Connecting (or retrying, endlessly by default): ESP-IDF refuses a user scan
+            # (esp_wifi_scan_start -> ESP_ERR_WIFI_STATE), and network_wlan.c's scan() then
+            # returns the empty list it started with, quickly.
+            time.sleep_ms(20)
+            return []
         time.sleep_ms(SCAN_MS)
         return _table()
 

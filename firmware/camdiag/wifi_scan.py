@@ -86,17 +86,19 @@ def summarize(raw, own_ssid, limit):
 def scan_raw(wlan, wait=wait_ms, max_ms=15000):
     """wlan.scan() (2-3 s) in a thread while the caller keeps waiting in short steps, so the
     app's loop keeps running; the GIL is released during an ESP32 scan. Without _thread it
-    blocks. An empty scan while not connected is retried once after re-activating the
-    interface (REFERENCE: some boards return nothing until then)."""
-    if not wlan.active():
+    blocks. The interface is never switched off and on again: active(False) + active(True)
+    does not reconnect a station (ports/esp32/network_wlan.c), so a camera that is trying
+    to connect would stay offline. While it connects, ESP-IDF refuses the scan
+    (esp_wifi_scan_start: ESP_ERR_WIFI_STATE) and the port returns []: scan_checks says so.
+    An interface that is off (no Wi-Fi set up) is switched on for the scan only."""
+    was_active = wlan.active()
+    if not was_active:
         wlan.active(True)
-    for attempt in (0, 1):
-        res = _threaded_scan(wlan, wait, max_ms)
-        if res or attempt or wlan.isconnected():
-            return res
-        wlan.active(False)
-        wlan.active(True)
-    return res
+    try:
+        return _threaded_scan(wlan, wait, max_ms)
+    finally:
+        if not was_active:
+            wlan.active(False)
 
 
 def _threaded_scan(wlan, wait, max_ms):
@@ -125,11 +127,17 @@ def _threaded_scan(wlan, wait, max_ms):
     return box[0]
 
 
-def scan_checks(summary, lim, configured):
+def scan_checks(summary, lim, configured, connecting=False):
     checks = []
     faults = []
     own = summary.get("own")
     meas = [_meas("networks", summary["count"], "")]
+    if connecting and not summary["count"]:
+        checks.append(record.check("wifi_scan", "skip", meas,
+                                   note="the camera is still trying to connect, and ESP32 "
+                                   "Wi-Fi refuses a scan meanwhile: run the scan again once "
+                                   "it is connected, or check the link with camdiag rssi"))
+        return checks, faults
     if own is None:
         checks.append(record.check("wifi_scan", "warn" if configured else "pass", meas,
                                    note="own network not seen in the scan" if configured
@@ -158,6 +166,7 @@ def service_scan(log=False):
     lim = prof["wifi"]
     summary = summarize(scan_raw(wlan), ssid, lim["congestion_max"])
     summary["ssid"] = ssid
-    checks, faults = scan_checks(summary, lim, bool(ssid))
+    connecting = bool(ssid) and not wlan.isconnected()
+    checks, faults = scan_checks(summary, lim, bool(ssid), connecting)
     return record.finish("scan", prof, checks, faults, ["wifi_congested"], {"scan": summary},
                          log)
