@@ -40,8 +40,12 @@ SCENARIOS = [
     ("obstacle", 10, 2, "fail", "wifi_weak"),  # and stays
     ("interference", 0, 4, "fail", "wifi_unstable"),
     ("flapping", 0, 5, "fail", "wifi_unstable"),
-    ("no_ap", 0, 1, "fail", "wifi_down"),
-    ("wrong_password", 0, 1, "fail", "wifi_down"),
+    # ports/esp32/network_wlan.c: status() is 1001 while the driver retries; a reason shows
+    # only once an attempt has failed (201 after a 2 s no-AP scan; 202 every other attempt)
+    ("no_ap", 10, 1, "fail", "wifi_down"),
+    ("wrong_password", 10, 5, "fail", "wifi_down"),
+    ("refused", 10, 2, "fail", "wifi_down"),  # 203 never surfaces: only 1001
+    ("no_ap", 0, 1, "fail", "wifi_down"),  # just gone: no reason seen yet
 ]
 
 
@@ -50,6 +54,15 @@ SCENARIOS = [
                          ids=[f"{s[0]}+{s[1]}s" for s in SCENARIOS])
 def test_radio_scenario_verdict(dut, rig, scenario, elapsed, seconds, outcome, verdict,
                                 fault_table):
+    if verdict == "wifi_down":
+        # from a connected camera: a reason the app saw in an earlier spell down (the
+        # previous case on this board) would otherwise still count
+        rig.set_rssi_scenario("steady_good")
+        end = time.monotonic() + 10
+        while call(dut, "rssi_read")["status"] != 1010:
+            assert time.monotonic() < end, "the camera did not reconnect"
+            time.sleep(0.5)
+        time.sleep(1.2)  # the app's link poll (once a second) has seen it connected
     rig.set_rssi_scenario(scenario, elapsed_s=elapsed)
     rec = call(dut, "rssi", {"seconds": seconds, "log": False})
     assert (rec["outcome"], rec["verdict"]) == (outcome, verdict), rec
@@ -63,8 +76,12 @@ def test_radio_scenario_verdict(dut, rig, scenario, elapsed, seconds, outcome, v
     w = rec["wifi"]
     if verdict == "wifi_down":
         assert w["samples"] == 0 and rec["advice"]
-        want = {"no_ap": ("no AP found (201)", "2.4 GHz"),
-                "wrong_password": ("wrong password", "password")}[scenario]
+        wants = {"no_ap": ("no AP found (201)", "2.4 GHz"),
+                 "wrong_password": ("wrong password", "password"),
+                 "refused": ("keeps trying to connect", "lets new devices join")}
+        want = wants[scenario]
+        if not elapsed and w["status"] == 1001:  # the first attempt has not failed yet
+            want = wants["refused"]
         assert check(rec, "wifi_link")["measurements"][1]["value"].startswith(want[0])
         assert want[1] in rec["advice"]
         return
@@ -159,7 +176,9 @@ def test_history_and_reconnects_in_the_app(dut, rig):
     assert h["count"] >= 4
     recent = h["values"][-5:]  # 10 s of flapping (earlier periods hold other scenarios)
     assert None in recent and all(v is None or -75 <= v <= -60 for v in recent)
-    assert h["link"]["reconnects"] >= 1 and h["link"]["last_reason"] == 200
+    # the beacon timeout (200) that drops the link never shows in status() on the ESP32
+    # port (the driver retries at once: 1001; ports/esp32/network_wlan.c)
+    assert h["link"]["reconnects"] >= 1 and h["link"]["last_reason"] != 200
 
 
 @pytest.mark.rig("set_rssi_scenario")

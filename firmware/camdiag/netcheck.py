@@ -175,10 +175,12 @@ def service_netcheck(host, port=5201, upload_bytes=None, packets=None, log=False
     summary = {"server": "%s:%d" % (host, port), "wifi_status": st, "rssi": dbm}
     if dbm is None:  # no link: say why, as the RSSI check would
         from camdiag import wifi_check
+        from camdiag.wifi_info import link_state
 
+        reason = wifi_check.down_reason([st], link_state() or {})
         c = record.check("wifi_link", "fail", [_meas("status", st, "code")], "wifi_down",
                          wifi_check.DIAGNOSIS["wifi_down"],
-                         wifi_check.down_advice(st, bool(store.wifi_ssid())))
+                         wifi_check.down_advice(reason, bool(store.wifi_ssid())))
         return record.finish("netcheck", prof, [c], ["wifi_down"], FAULT_ORDER,
                              {"net": summary}, log)
     up = stats = None

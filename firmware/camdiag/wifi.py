@@ -116,6 +116,11 @@ class LinkTracker:
     """Connection bookkeeping from periodic status polls (Tasmota's LinkCount/Downtime):
     reconnects, time connected, downtime, the last disconnect reason.
 
+    On an ESP32 a reason is seldom visible: status() shows 201, 202 and 210-212 only, and
+    1001 for everything else while the driver retries (ports/esp32/network_wlan.c), so a
+    wrong password reads 1001 and 202 in turn. The reason seen in the present spell down is
+    kept, so a one-second look at the link still knows it.
+
     Times are added up at each poll rather than taken since the last change: ticks_diff
     spans only 6.2 days on an ESP32 (ticks period 2**30), a camera stays online longer."""
 
@@ -124,6 +129,7 @@ class LinkTracker:
         self.at = now_ms  # ticks of the last poll
         self.connects = 0
         self.last_reason = None  # an ESP-IDF reason / status code
+        self.down_reason = None  # the same, seen in the present spell down (None while up)
         self.down_ms = 0  # total time down after the first connect
         self.up_ms = 0
         self.cur_ms = 0  # time in the present state (up or down)
@@ -140,10 +146,12 @@ class LinkTracker:
         if up != self.up:
             if up:
                 self.connects += 1
+                self.down_reason = None
             self.up = up
             self.cur_ms = 0
         if not up and status not in (STAT_IDLE, STAT_CONNECTING, STAT_GOT_IP, -1):
             self.last_reason = status
+            self.down_reason = status
 
     def state(self, now_ms, ticks_diff):
         span = ticks_diff(now_ms, self.at)
@@ -152,4 +160,4 @@ class LinkTracker:
         return {"connected": self.up, "reconnects": max(0, self.connects - 1),
                 "connected_s": (self.cur_ms + span) // 1000 if self.up else 0,
                 "uptime_connected_s": up_ms // 1000, "downtime_s": down_ms // 1000,
-                "last_reason": self.last_reason}
+                "last_reason": self.last_reason, "down_reason": self.down_reason}

@@ -34,7 +34,10 @@ _REASONS = ("|1000 idle, not connecting|1001 connecting|1010 connected"
             "|212 no AP within the RSSI threshold|")
 
 # Which fix fits a reason: the password was refused, the AP is not there, or the link is
-# weak/lost. Everything else gets the cheapest generic step.
+# weak/lost. Everything else gets the cheapest generic step. On the ESP32 port status()
+# shows only 201, 202 (also for 205) and 210-212 while the driver retries, 1001 for all the
+# rest (ports/esp32/network_wlan.c); the other codes pass through only with
+# config(reconnects=n) once the retries ran out.
 _PASSWORD = (2, 6, 14, 15, 16, 17, 23, 202, 204)
 _NOT_FOUND = (201, 210, 211, 212)
 _LOST = (3, 4, 7, 200, 203, 205, 206, 209)
@@ -51,6 +54,10 @@ ADVICE = {
                  "and clear concrete, metal and large appliances from the path.",
     "wifi_down": "Restart the router and unplug the camera for 15 s; if it still cannot "
                  "connect, re-add the camera in the app.",
+    "wifi_retrying": "The camera keeps trying to connect and the router does not say why: "
+                     "restart the router, check it lets new devices join (no MAC filter, "
+                     "not at its device limit, WPA2 on 2.4 GHz), then re-add the camera in "
+                     "the app.",
     "wifi_weak": "The signal is too weak for two-way talk: move the router or camera "
                  "closer, clear concrete, metal and large appliances from the path, or "
                  "add a Wi-Fi extender.",
@@ -82,9 +89,20 @@ def reason_text(code):
     return "%s (%d)" % (_REASONS[i + len(key):_REASONS.index("|", i + 1)], code)
 
 
+def down_reason(seen, link):
+    """The most telling code for a link that is down: a reason seen in this window (the
+    newest), else the one the app saw in this spell down, else what status() says now."""
+    for st in reversed(seen):
+        if st not in (wifi.STAT_IDLE, wifi.STAT_CONNECTING, wifi.STAT_GOT_IP, -1):
+            return st
+    return link.get("down_reason") or seen[-1]
+
+
 def down_advice(status, configured):
     if not configured:
         return ADVICE["wifi_not_configured"]
+    if status == wifi.STAT_CONNECTING:
+        return ADVICE["wifi_retrying"]
     if status in _PASSWORD:
         return ADVICE["wifi_password"]
     if status in _NOT_FOUND:
@@ -195,10 +213,15 @@ def signal_checks(wlan, lim, configured, n, period_ms, wait=wifi.wait_ms):
                "last_reason": link.get("last_reason"),
                "last_reason_text": reason_text(link.get("last_reason"))}
     if w.n == 0:
-        reason = st if st not in (wifi.STAT_IDLE, -1) else link.get("last_reason") or st
+        reason = down_reason(seen, link)
+        if reason == wifi.STAT_IDLE and link.get("last_reason"):
+            reason = link["last_reason"]
+        text = reason_text(reason)
+        if reason == wifi.STAT_CONNECTING:
+            text = "keeps trying to connect; the router gave no reason the camera can see " \
+                   "(1001)"
         checks.append(_check("wifi_link", "fail",
-                             [_meas("status", st, "code"),
-                              _meas("reason", reason_text(reason), "")],
+                             [_meas("status", st, "code"), _meas("reason", text, "")],
                              "wifi_down", down_advice(reason, configured)))
         faults.append("wifi_down")
         return checks, faults, summary

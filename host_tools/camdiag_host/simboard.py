@@ -70,7 +70,7 @@ SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "scan", "ssid", "password", "boar
 SIM_PASSWORD = "sim-wifi-password-0815"  # the default of ?ssid=NAME (no password given)
 # boards/sim/sim_network.py: radio scenarios (or a steady level in dBm) and scan tables
 RADIO_SCENARIOS = ("steady_good", "fair", "weak", "walk_away", "obstacle", "interference",
-                   "flapping", "no_ap", "wrong_password")
+                   "flapping", "no_ap", "wrong_password", "refused")
 SCAN_TABLES = ("clean", "crowded")
 
 

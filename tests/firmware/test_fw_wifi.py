@@ -139,6 +139,56 @@ def test_down_advice_fits_the_reason():
     assert "closer" in a(200, True)
     assert "add the camera" in a(1000, False)
     assert "Restart the router" in a(999, True)
+    assert "keeps trying to connect" in a(1001, True)
+
+
+class StatusSeq(FakeWlan):
+    """Down all the time, status() walking through codes (as the ESP32 port shows them)."""
+
+    def __init__(self, codes):
+        FakeWlan.__init__(self, [None])
+        self.codes = codes
+
+    def status(self, what=None):
+        if what is None:
+            self.i += 1
+            return self.codes[(self.i - 1) % len(self.codes)]
+        raise OSError("STA is not connected")
+
+
+def test_a_down_link_is_judged_by_the_most_telling_code():
+    # ports/esp32/network_wlan.c: a wrong password reads 1001 and 202 in turn (ESP-IDF's
+    # reasons 15 and 205), so the last reading alone would often say only "connecting"
+    dr = wifi_check.down_reason
+    assert dr([1001, 202, 1001], {}) == 202
+    assert dr([201, 1001], {}) == 201
+    assert dr([1001], {"down_reason": 202}) == 202  # the app saw it earlier in this spell
+    assert dr([1001], {"down_reason": None}) == 1001
+    assert dr([1000], {}) == 1000
+    checks, faults, s = wifi_check.signal_checks(StatusSeq([1001, 202]), LIM, True, 4, 200,
+                                                 lambda ms: None)
+    assert faults == ["wifi_down"] and "password" in checks[0]["advice"]
+    checks, faults, s = wifi_check.signal_checks(StatusSeq([1001]), LIM, True, 4, 200,
+                                                 lambda ms: None)
+    reason = checks[0]["measurements"][1]["value"]
+    assert faults == ["wifi_down"] and reason.startswith("keeps trying to connect"), reason
+    assert "lets new devices join" in checks[0]["advice"]
+
+
+def test_the_link_tracker_keeps_the_reason_of_this_spell_down_only():
+    def diff(a, b):
+        return a - b
+
+    lt = wifi.LinkTracker(0)
+    lt.update(1000, 1001, diff)
+    lt.update(2000, 202, diff)
+    lt.update(3000, 1001, diff)
+    assert lt.state(3000, diff)["down_reason"] == 202
+    lt.update(4000, 1010, diff)
+    st = lt.state(4000, diff)
+    assert st["down_reason"] is None and st["last_reason"] == 202
+    lt.update(5000, 1001, diff)  # down again (a beacon timeout: not visible)
+    assert lt.state(5000, diff)["down_reason"] is None
 
 
 def _sig(readings, n=None, down_status=201, pm=0):
