@@ -18,7 +18,7 @@ def test_info_reports_identity_and_versions(dut):
     assert info["micropython"].count(".") == 2
     assert len(info["unique_id"]) == 12
     assert info["reset_cause"] in ("power_on", "hard_reset", "watchdog", "soft_reset",
-                                   "deepsleep")
+                                   "deepsleep", "other")
     assert info["mem_free"] > 30000
     assert info["flash"]["total_kb"] > info["flash"]["used_kb"] > 0
     assert info["problems"] == []

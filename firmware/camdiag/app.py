@@ -320,7 +320,10 @@ def _tick(now):
     _leds(now)
 
 
-POST_CAUSES = ("power_on", "hard_reset", "watchdog")
+# Every chip reset starts the audio path from nothing, so each gets the power-on self-test,
+# "other" (0: USB, JTAG, eFuse, glitch, unknown) included. A soft reset (the chip ran on)
+# and a deep-sleep wake (a camera saving power) do not.
+POST_CAUSES = ("power_on", "hard_reset", "watchdog", "other")
 
 
 def _post():
@@ -333,17 +336,25 @@ def _post():
     cause = hw.identity()["reset_cause"]
     if cause not in POST_CAUSES:
         return
-    if store.take_mark(store.SELFTEST_RUNNING) and cause == "watchdog":
-        # the last self-test hung until the watchdog reset the board: report, do not retry
+    interrupted = store.take_mark(store.SELFTEST_RUNNING)
+    retried = store.take_mark(store.SELFTEST_RETRIED)
+    if interrupted and (cause != "power_on" or retried):
+        # The last self-test never finished: the watchdog cut a hang, or a panic or glitch
+        # reset the chip mid-audio, or power went twice in a row (a supply that sags under
+        # the speaker's load; a brownout reads as power-on on the ESP32). Report it, do not
+        # run into it again: that would be a boot loop.
         from camdiag import selftest
 
-        rec = selftest.hung_record(prof)
+        rec = selftest.hung_record(prof, "power_on, twice" if cause == "power_on" else cause)
         selftest = None  # noqa: F841
         _log_post(rec)
         return
+    if interrupted:  # power lost once mid-test: most likely the plug; test again, once
+        store.mark(store.SELFTEST_RETRIED)
     show("selftest_running")
     _leds(time.ticks_ms())
     rec = _selftest("boot")
+    store.take_mark(store.SELFTEST_RETRIED)
     if rec is not None:
         STATE["post"] = rec["verdict"]
 

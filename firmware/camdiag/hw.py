@@ -13,7 +13,11 @@ import time
 # seconds and ms apart, so no count outgrows a small int (2**30 ms is 12 days).
 _UPTIME = [time.ticks_ms(), 0, 0]
 
-RESET_CAUSES = {1: "power_on", 2: "hard_reset", 3: "watchdog", 4: "deepsleep", 5: "soft_reset"}
+# machine.reset_cause() on the ESP32 port (ports/esp32/modmachine.c): power-on and brownout
+# read 1, machine.reset() and a panic 2, any watchdog 3; USB, JTAG, eFuse, clock/power
+# glitch and unknown resets all read 0, which says only "the chip was reset".
+RESET_CAUSES = {0: "other", 1: "power_on", 2: "hard_reset", 3: "watchdog", 4: "deepsleep",
+                5: "soft_reset"}
 
 
 def _i2s(profile, side, mode, bits, fmt):

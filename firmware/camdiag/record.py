@@ -123,7 +123,10 @@ def make(kind, dev, checks, faults, outcome, extra=None):
 def compact(rec):
     """What the results log keeps of a record (the flash log holds the last ~30)."""
     keep = {}
+    note = None
     for c in rec["checks"]:
+        if c["outcome"] == "error" and note is None:
+            note = c.get("note")  # why it could not measure (a hang, a reset mid-test)
         for m in c["measurements"]:
             if isinstance(m["value"], (int, float)) and not isinstance(m["value"], bool):
                 keep[c["name"] + "." + m["name"]] = m["value"]
@@ -138,4 +141,6 @@ def compact(rec):
         "summary": rec["diagnosis"],
         "values": keep,
         "trigger": rec.get("trigger"),
+        "reset_cause": rec["device"]["reset_cause"],
+        "note": note,
     }

@@ -123,9 +123,11 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
     # A marker while the audio runs: should a read hang and the watchdog reset the board,
     # the next boot finds it and reports i2s_fault instead of hanging again (hung_record).
     store.mark(store.SELFTEST_RUNNING)
-    m, error, plan_info, kern_name, (dma, skew) = _measure(prof, viper, feed, keep_capture,
-                                                          probe)
-    store.take_mark(store.SELFTEST_RUNNING)
+    try:
+        m, error, plan_info, kern_name, (dma, skew) = _measure(prof, viper, feed, keep_capture,
+                                                              probe)
+    finally:  # also when a host's Ctrl-C cuts it short: that was no reset
+        store.take_mark(store.SELFTEST_RUNNING)
     if not keep_modules:
         unload(_CAPTURE_MODULES)  # the capture and analysis code is done: free it first
     from camdiag import diagnosis, record
@@ -163,12 +165,14 @@ def run(profile=None, keep_capture=False, measure_heap=False, viper=None, feed=N
     return rec
 
 
-def hung_record(prof):
-    """After a watchdog reset that cut a self-test short: the record it could not write."""
+def hung_record(prof, cause="watchdog"):
+    """After a reset that cut a self-test short: the record it could not write."""
     from camdiag import diagnosis, record
 
-    checks, faults = diagnosis.diagnose(None, prof["limits"], "the I2S read hung until the "
-                                        "watchdog reset the board (no clock or DMA stall)")
+    how = ("the I2S read hung until the watchdog reset the board (no clock or DMA stall)"
+           if cause == "watchdog" else
+           "the board reset (cause %s) while the self-test played and recorded" % cause)
+    checks, faults = diagnosis.diagnose(None, prof["limits"], how)
     return record.make("selftest", record.device(prof), checks, faults,
                        record.outcome(checks, faults), {"trigger": "boot"})
 

@@ -14,6 +14,7 @@ LOG_OLD_PATH = "/results.1.log"
 LOG_MAX_BYTES = 16384
 RECORD_ROOM = 2048  # a logged record is ~1 KB: rotate before one might not fit
 SELFTEST_RUNNING = "/selftest.running"  # there while a self-test's audio runs
+SELFTEST_RETRIED = "/selftest.retried"  # the power-on self-test is a retry after a cut
 
 DEFAULT_CONFIG = {"wifi": {"ssid": "", "password": ""}, "name": ""}
 

@@ -51,7 +51,7 @@ SIM_FIRMWARE_HEAP_KB = round(FIRMWARE_HEAP_KB * UNIX_PORT_SCALE)  # 124
 # boards/sim: ROM, REPL, sim models (tests/host/test_sim_budget.py), including 16 KB for the
 # I2S TX DMA buffers (boards/sim/acoustic.py DMA_POOL_BYTES), which an ESP32 takes from its
 # system heap, not MicroPython's: the firmware's budget must not pay for them.
-SIM_OVERHEAD_KB = 82
+SIM_OVERHEAD_KB = 84
 HEAP_KB = SIM_FIRMWARE_HEAP_KB + SIM_OVERHEAD_KB
 FLASH_BLOCKS = 512  # 2 MB LittleFS image, 4 KB sectors
 
@@ -239,11 +239,38 @@ class VirtualBoard:
     # What an ESP32-S3's ROM bootloader prints on its UART at a chip reset (not at a soft
     # reset): hosts see a reset in the middle of a call by it (link.RESET_SIGNS).
     _ROM_RST = {1: "0x1 (POWERON)", 2: "0xc (RTC_SW_CPU_RST)", 3: "0x7 (TG0WDT_SYS_RST)"}
+    # Chip resets by ESP-IDF reason: (ROM's rst line, machine.reset_cause()). The ROM codes
+    # are ESP-IDF's soc/esp32s3/include/soc/reset_reasons.h; esp_system's reset_reason.c
+    # turns them into esp_reset_reason(), and ports/esp32/modmachine.c into the cause:
+    # brownout reads as power-on (1), a panic as machine.reset() (2), every watchdog 3, and
+    # USB, JTAG, eFuse and glitch resets 0.
+    CHIP_RESETS = {
+        "power_on": ("0x1 (POWERON)", 1),
+        "brownout": ("0xf (BROWN_OUT_RST)", 1),
+        "software": ("0xc (RTC_SW_CPU_RST)", 2),
+        "panic": ("0xc (RTC_SW_CPU_RST)", 2),
+        "task_wdt": ("0x7 (TG0WDT_SYS_RST)", 3),
+        "rtc_wdt": ("0x10 (RTCWDT_RTC_RST)", 3),
+        "clock_glitch": ("0x13 (GLITCH_RTC_RESET)", 0),
+        "efuse": ("0x14 (EFUSE_RESET)", 0),
+        "usb_uart": ("0x15 (USB_UART_CHIP_RESET)", 0),
+        "usb_jtag": ("0x16 (USB_JTAG_CHIP_RESET)", 0),
+        "power_glitch": ("0x17 (POWER_GLITCH_RESET)", 0),
+    }
 
-    def _spawn(self, mode: str, reset_cause: int) -> None:
-        if reset_cause in self._ROM_RST and self._child is not None:
+    def chip_reset(self, reason: str, timeout: float = 15.0) -> bool:
+        """Reset the chip for an ESP-IDF reason (CHIP_RESETS) and wait until boot.py ran."""
+        if reason not in self.CHIP_RESETS:
+            raise CamdiagError(f"unknown chip reset {reason!r}: one of "
+                               + ", ".join(self.CHIP_RESETS))
+        self._next_reset = self.CHIP_RESETS[reason]
+        return self.power_cycle(timeout)
+
+    def _spawn(self, mode: str, reset_cause: int, rom: str | None = None) -> None:
+        rom = rom or self._ROM_RST.get(reset_cause)
+        if rom and self._child is not None:
             self._send_out(b"ESP-ROM:esp32s3-20210327\r\nrst:%s,boot:0x8 (SPI_FAST_FLASH_BOOT)"
-                           b"\r\n" % self._ROM_RST[reset_cause].encode())
+                           b"\r\n" % rom.encode())
         opts = dict(self.options)
         opts.update({"mode": mode, "reset_cause": reset_cause})
         opts.setdefault("uid", self._uid())
@@ -541,6 +568,12 @@ class VirtualBoard:
                     self._log.write(b"\n[virtual board: watchdog reset]\n")
                 self.exits.append(EXIT_WDT)
                 self._spawn("friendly", 3)
+            elif getattr(self, "_next_reset", None):
+                rom, cause = self._next_reset
+                self._next_reset = None
+                with self._lock:
+                    self._log.write(b"\n[virtual board: chip reset rst:%s]\n" % rom.encode())
+                self._spawn("friendly", cause, rom)
             else:
                 # Killed or crashed: the board lost power; it powers on again.
                 with self._lock:
