@@ -85,6 +85,12 @@ class Pin:
         simctl.PINS[self.id] = self
 
     def value(self, v=None):
+        if simctl.in_irq():  # from a handler: just the level (no host I/O in between)
+            if v is None:
+                return simctl.pin_level(self.id, self._level)
+            self._level = 1 if v else 0
+            simctl.pin_written(self.id, self._level)
+            return None
         simctl.check_ctrl_c()
         if v is None:
             simctl.CONTROL.poll()
@@ -102,11 +108,27 @@ class Pin:
     def off(self):
         self.value(0)
 
-    def irq(self, handler=None, trigger=3, hard=False):
+    def irq(self, handler=None, trigger=3, wake=None):
+        # ports/esp32/machine_pin.c machine_pin_irq: handler, trigger, wake; no `hard`
+        # (an unknown keyword is a TypeError, as there). The ISR only schedules the handler
+        # (mp_sched_schedule): it always runs soft, between bytecodes.
         self._handler = handler
-        self._trigger = trigger
-        simctl.irq_register(self, handler)
-        return None
+        self._trigger = trigger if handler is not None else 0
+        simctl.irq_register(self, handler, self._trigger)
+        return _PinIRQ(self)
+
+
+class _PinIRQ:
+    """The pin's irq object: calling it runs the ISR (schedules the handler); trigger()."""
+
+    def __init__(self, pin):
+        self.pin = pin
+
+    def __call__(self):
+        simctl.irq_fire(self.pin.id)
+
+    def trigger(self, value=None):
+        return self.pin._trigger
 
 
 class I2S:

@@ -142,35 +142,101 @@ def pin_written(pin_id, level):
     _OUT[pin_id] = level
 
 
-# Pin IRQs: an ESP32 pin IRQ is soft (run by the scheduler). The sim calls the handler when
-# a scripted level change is noticed: at every peripheral access (see check_ctrl_c), which
-# the app makes every 20 ms.
-IRQS = {}  # pin id -> (pin, handler)
+# Pin IRQs, as ports/esp32/machine_pin.c has them: the GPIO ISR only calls
+# mp_sched_schedule(handler, pin), so the handler always runs soft, from the scheduler,
+# between any two bytecodes of whatever the main task runs (or while it sleeps), never in a
+# blocking C call. The queue holds MICROPY_SCHEDULER_DEPTH = 8 entries (ports/esp32/
+# mpconfigport.h); an edge that finds it full is lost. Here a thread plays the GPIO ISR: it
+# watches the host's scripted levels and hands each edge to the unix port's scheduler
+# (micropython.schedule), which runs it on the main thread as the ESP32's does.
+SCHED_DEPTH = 8
+IRQS = {}  # pin id -> (pin, handler, trigger mask: 1 rising, 2 falling)
 _IRQ_LEVEL = {}
-_IN_DISPATCH = [False]
+_PENDING = []  # pin ids whose handler is scheduled and has not run yet
+_IRQ_STATE = {"thread": False, "lost": 0, "scheduled": False, "in": False}
 
 
-def irq_register(pin, handler):
+def irq_register(pin, handler, trigger=3):
     if handler is None:
         IRQS.pop(pin.id, None)
-    else:
-        IRQS[pin.id] = (pin, handler)
-        _IRQ_LEVEL[pin.id] = pin_level(pin.id, pin._level)
+        return
+    IRQS[pin.id] = (pin, handler, trigger)
+    _IRQ_LEVEL[pin.id] = pin_level(pin.id, pin._level)
+    if not _IRQ_STATE["thread"]:
+        import _thread
+
+        _IRQ_STATE["thread"] = True
+        _thread.start_new_thread(_irq_thread, ())
+
+
+def in_irq():
+    return _IRQ_STATE["in"]
+
+
+def _run_pending(_):
+    # the scheduler's turn: every handler queued so far, each with its pin
+    st = _IRQ_STATE
+    st["scheduled"] = False
+    if st["in"]:
+        return
+    st["in"] = True
+    try:
+        while _PENDING:
+            pid = _PENDING.pop(0)
+            entry = IRQS.get(pid)
+            if entry is not None:
+                entry[1](entry[0])
+    finally:
+        st["in"] = False
+
+
+def irq_fire(pid):
+    """The ISR for one edge: queue the handler, or lose the edge if the queue is full."""
+    import micropython
+
+    st = _IRQ_STATE
+    if len(_PENDING) >= SCHED_DEPTH:
+        st["lost"] += 1
+        return
+    _PENDING.append(pid)
+    if not st["scheduled"]:
+        st["scheduled"] = True
+        try:
+            micropython.schedule(_run_pending, None)
+        except RuntimeError:  # the unix port's own queue is full: the next hook runs it
+            st["scheduled"] = False
+
+
+def _irq_thread():
+    while True:
+        if not IRQS:
+            time.sleep_ms(5)
+            continue
+        now = time.ticks_ms()
+        wait = 5
+        for pid in list(IRQS):
+            entry = IRQS.get(pid)
+            if entry is None:
+                continue
+            pin, _, trigger = entry
+            level = pin_level(pid, pin._level)
+            old = _IRQ_LEVEL.get(pid)
+            if level != old:
+                _IRQ_LEVEL[pid] = level
+                if trigger & (1 if level else 2):
+                    irq_fire(pid)
+            for at, _lvl in _SCRIPT.get(pid) or ():
+                d = time.ticks_diff(at, now)
+                if 0 < d < wait:
+                    wait = d
+        time.sleep_ms(max(1, wait))
 
 
 def dispatch_irqs():
-    if _IN_DISPATCH[0] or not IRQS:
-        return
-    _IN_DISPATCH[0] = True
-    try:
-        for pid in IRQS:
-            pin, handler = IRQS[pid]
-            level = pin_level(pid, pin._level)
-            if level != _IRQ_LEVEL.get(pid):
-                _IRQ_LEVEL[pid] = level
-                handler(pin)
-    finally:
-        _IN_DISPATCH[0] = False
+    """Kept for the peripherals' hook: a scheduled handler the unix scheduler has not run
+    yet (its own queue was full) runs here."""
+    if _PENDING:
+        _run_pending(None)
 
 
 def _on_pin(msg):
