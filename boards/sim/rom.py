@@ -37,6 +37,30 @@ import sim_time  # noqa: E402  (sleeps that run timer callbacks and see Ctrl-C, 
 
 sys.modules["time"] = sim_time
 
+
+class _Implementation:
+    """sys.implementation with another version (sim://?micropython=1.22.0): a board that
+    still runs an older MicroPython, as the host's version check sees it."""
+
+    def __init__(self, real, version):
+        self.name = real.name
+        self.version = tuple(int(x) for x in version.split(".")[:3]) + ("",)
+        self._mpy = real._mpy
+        self._machine = real._machine
+
+
+class _SysWithVersion:
+    def __init__(self, real, version):
+        self._real = real
+        self.implementation = _Implementation(real.implementation, version)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+if simctl.OPTS.get("micropython"):
+    sys.modules["sys"] = _SysWithVersion(sys, simctl.OPTS["micropython"])
+
 _stdin = sys.stdin.buffer
 _stdout = sys.stdout
 
@@ -203,7 +227,7 @@ class Repl:
 
     # -- friendly REPL -----------------------------------------------------------------
     def banner(self):
-        v = sys.implementation.version
+        v = sys.modules.get("sys", sys).implementation.version
         date = sys.version.split(" on ")[-1] if " on " in sys.version else ""
         w(
             "MicroPython v%d.%d.%d on %s; camdiag virtual board (unix port) with ESP32S3\r\n"

@@ -76,6 +76,7 @@ def format_info(info: dict) -> str:
 
 def cmd_info(args) -> int:
     with _link(args) as link:
+        link.micropython_version()  # an older MicroPython: one line, before anything else
         info = link.call("info", timeout=args.timeout)
     _out(args, format_info(info), info)
     return 0
@@ -87,6 +88,7 @@ def cmd_deploy(args) -> int:
 
     say = (lambda s: None) if args.json or args.quiet else print
     with _link(args) as link:
+        version = link.micropython_version()  # refuse an older MicroPython before writing
         board = args.board
         if board is None:
             board = "sim" if args.port.startswith("sim://") else "esp32-qemu" if \
@@ -97,7 +99,8 @@ def cmd_deploy(args) -> int:
                     f"--board ({', '.join(_boards.names())})"
                 )
         _boards.load(board)  # validate before touching the device
-        say(f"deploying camdiag {__version__} for board '{board}' to {args.port}")
+        say(f"deploying camdiag {__version__} for board '{board}' to {args.port} "
+            f"(MicroPython {'.'.join(map(str, version))})")
         result = deploy(link, board, source=args.source, say=say)
         if result["changed"] or result["removed"]:
             reboot_into_app(link)

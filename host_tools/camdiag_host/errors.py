@@ -25,3 +25,7 @@ class DeviceError(CamdiagError):
 
 class FirmwareMissing(CamdiagError):
     """The board runs MicroPython but not camdiag."""
+
+
+class VersionTooOld(CamdiagError):
+    """The board runs a MicroPython older than camdiag's floor (or other firmware)."""

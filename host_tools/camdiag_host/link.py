@@ -21,9 +21,13 @@ from typing import Any
 from camdiag.service import MARKER
 
 from . import simboard
-from .errors import DeviceError, FirmwareMissing, LinkError
+from .errors import DeviceError, FirmwareMissing, LinkError, VersionTooOld
 
 DEFAULT_TIMEOUT = 60.0  # seconds without a byte from the board before a call fails
+# mpy-cross 1.29 writes mpy 6.3 files, which load from v1.23 on (viper code included);
+# network.WLAN.PM_NONE, which the app sets, exists from v1.21.
+MIN_MICROPYTHON = (1, 23, 0)
+MIN_TEXT = "1.23"
 
 
 def available_ports() -> list[str]:
@@ -308,6 +312,28 @@ class DeviceLink:
             raise LinkError(f"{self.port}: lost the link ({e})") from None
         finally:
             self.counter.watch = False
+
+    def micropython_version(self) -> tuple[int, int, int]:
+        """The board's MicroPython version (sys.implementation), checked against the floor:
+        VersionTooOld below it, LinkError for other firmware."""
+        out, err = self.exec_raw("import sys\n_v = sys.implementation\n"
+                                 "print('#mpv#', _v.name, *_v.version[:3])\ndel _v\n")
+        m = re.search(rb"#mpv# (\w+) (\d+) (\d+) (\d+)", out)
+        if err or not m:
+            raise LinkError(f"{self.port}: cannot read the MicroPython version (other "
+                            "firmware?)")
+        name = m.group(1).decode()
+        version = tuple(int(x) for x in m.groups()[1:])
+        shown = "%d.%d.%d" % version
+        if name != "micropython":
+            raise VersionTooOld(f"{self.port} runs {name} {shown}, not MicroPython: flash "
+                                f"MicroPython v{MIN_TEXT} or later (camdiag flash)")
+        if version < MIN_MICROPYTHON:
+            raise VersionTooOld(
+                f"{self.port} runs MicroPython {shown}; camdiag needs v{MIN_TEXT} or later "
+                f"(its viper .mpy files, mpy 6.3, load from v1.23): flash a newer "
+                f"MicroPython with `camdiag flash`")
+        return version
 
     def call(self, name: str, args: dict | None = None, timeout: float = DEFAULT_TIMEOUT,
              ) -> Any:

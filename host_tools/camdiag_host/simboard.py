@@ -66,7 +66,7 @@ SOFT_RESET = 5
 
 SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "scan", "ssid", "password", "board", "realtime",
                "uid", "mic_slot", "button_held_ms", "sd_float", "tx_ibuf", "rx_ibuf",
-               "i2s_start", "loop_stall_ms", "ticks_start_ms")
+               "i2s_start", "loop_stall_ms", "ticks_start_ms", "micropython")
 SIM_PASSWORD = "sim-wifi-password-0815"  # the default of ?ssid=NAME (no password given)
 # boards/sim/sim_network.py: radio scenarios (or a steady level in dBm) and scan tables
 RADIO_SCENARIOS = ("steady_good", "fair", "weak", "walk_away", "obstacle", "interference",
