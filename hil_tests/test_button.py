@@ -11,6 +11,9 @@ import pytest
 
 CAMDIAG = [sys.executable, "-m", "camdiag_host.cli"]
 PASSWORD = "hunter2-but-longer-0815"
+# A 1 MB filesystem keeps the factory reset's free-space fill to ~16 s, still three times
+# the virtual board's 5 s watchdog (the 6 MB case: test_factory_reset_flash.py).
+SIM_OPTIONS = {"flash_mb": "1"}
 
 
 @pytest.mark.rig("press_button")
@@ -49,9 +52,15 @@ def test_hold_ten_seconds_factory_resets_on_release(dut, rig):
     rig.press_button(10500)
     seen = dut.expect_event("factory_reset", timeout=30)
     assert seen.index("factory_reset_armed") < seen.index("factory_reset")
+    # the free-space fill: 1-2.5 minutes on a real board's 6-14 MB, with progress events
+    # (and the watchdog fed all along: the board must not be reset by it)
+    seen = dut.expect_event("factory_reset_progress:100", timeout=300)
+    steps = [int(e.split(":")[1]) for e in seen if e.startswith("factory_reset_progress:")]
+    assert steps == sorted(steps) and len(steps) >= 5, seen
     dut.close_console()
     time.sleep(1)
     dut.wait_app(timeout=30)
+    assert dut.call("info")["reset_cause"] == "hard_reset"  # its reboot, not the watchdog
     cfg = json.loads(dut.exec("print(open('/config.json').read())"))
     assert cfg["wifi"] == {"ssid": "", "password": ""}
     kinds = [r["kind"] for r in dut.call("log")["records"]]

@@ -9,6 +9,14 @@ import time
 OPTS = json.loads(os.getenv("CAMDIAG_SIM_OPTS") or "{}")
 
 _BLOCK = 4096
+# Flash timing: an ESP32-S3 module's QSPI NOR (W25Q64JV datasheet typicals: 4 KB sector
+# erase 45 ms, 256-byte page program 0.4 ms). LittleFS erases each block before it programs
+# it, so a block written whole costs ~51 ms: ~80 KB/s, and the CPU waits for it (ESP-IDF
+# disables the cache during flash operations). ?flash_timing=instant turns it off for
+# tests that are about atomicity, not time.
+ERASE_MS = 45
+PAGE_US = 400
+_TIMED = OPTS.get("flash_timing", "real") != "instant"
 
 
 class FlashBlockDevice:
@@ -44,6 +52,10 @@ class FlashBlockDevice:
         if offset is None:
             # Whole-block write: erase first, as the ESP32 partition driver does.
             offset = 0
+            if _TIMED:
+                time.sleep_ms(ERASE_MS)
+        if _TIMED:
+            time.sleep_us(PAGE_US * ((len(buf) + 255) // 256))
         self.f.seek(block * _BLOCK + offset)
         self.f.write(buf)
         self.f.flush()
@@ -55,6 +67,8 @@ class FlashBlockDevice:
         if op == 5:  # block size
             return _BLOCK
         if op == 6:  # erase block
+            if _TIMED:
+                time.sleep_ms(ERASE_MS)
             self.f.seek(arg * _BLOCK)
             self.f.write(self.erased)
             self.f.flush()
@@ -138,7 +152,16 @@ def pin_level(pin_id, default):
     return level
 
 
+# Outputs as a logic analyser on the bench sees them: "ticks_ms pin level" per change, in a
+# file the host reads (opened now, while the host file system is still mounted).
+_TRACE = open(os.getenv("CAMDIAG_SIM_OUTPUTS"), "a") if os.getenv("CAMDIAG_SIM_OUTPUTS") \
+    else None
+
+
 def pin_written(pin_id, level):
+    if _OUT.get(pin_id) != level and _TRACE is not None:
+        _TRACE.write("%d %d %d\n" % (time.ticks_ms(), pin_id, level))
+        _TRACE.flush()
     _OUT[pin_id] = level
 
 

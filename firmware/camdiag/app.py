@@ -30,7 +30,7 @@ STATE = {"profile": None, "started": False, "pin": None, "leds": None,
          "buffers": None, "warmed": 0, "next": None, "busy": False, "in_tick": False, "post": None,
          # watchdog: fed by the loop (beat) or, while a host session pauses the app, by a
          # soft timer
-         "wdt": None, "wdt_timer": None, "beat": 0, "paused": False,
+         "wdt": None, "wdt_timer": None, "beat": 0, "paused": False, "reset_tenth": -1,
          # Wi-Fi task: link polled every WIFI_POLL_MS; the history keeps the weakest
          # reading of each history period (0 = down at some poll)
          "wlan": None, "link": None, "history": None, "bars_tracker": None,
@@ -106,6 +106,23 @@ def _wdt_timer(_t):
 def heartbeat():
     """The loop is alive (also called per audio block by a self-test the app runs)."""
     STATE["beat"] = time.ticks_ms()
+
+
+def resetting(done, total):
+    """Called per flash sector by a factory reset's free-space fill (over a minute on a
+    6 MB filesystem): the loop is busy but alive, so the watchdog is fed, the LED shows the
+    reset, and every tenth of the way is an event line."""
+    now = time.ticks_ms()
+    STATE["beat"] = now
+    if STATE["pattern"] != "resetting":
+        show("resetting")
+    _leds(now)
+    if done is None:  # (past the fill: compacting metadata)
+        return
+    tenth = done * 10 // total if total else 10
+    if tenth != STATE["reset_tenth"]:
+        STATE["reset_tenth"] = tenth
+        _emit("factory_reset_progress:%d" % (tenth * 10), now)
 
 
 def _wifi_setup(prof, wcfg):
@@ -282,7 +299,7 @@ def _act(event):
     elif event == btn.FACTORY_RESET:
         show("resetting")
         _leds(time.ticks_ms())
-        store.factory_reset()
+        store.factory_reset(resetting)
         from camdiag import hw
 
         hw.reboot()  # boots into setup mode: no Wi-Fi configured
@@ -428,6 +445,14 @@ def main():
     STATE["paused"] = False
     heartbeat()
     try:
+        if store.reset_pending():
+            # a factory reset a host session started and then left (its Ctrl-C): it is
+            # finished now, LED and watchdog as for the button, then the chip restarts
+            show("resetting")
+            store.finish_interrupted_reset(resetting)
+            from camdiag import hw
+
+            hw.reboot()
         if STATE["post"] is None:
             _emit("app_started", time.ticks_ms())  # once per boot: hosts know it is up
             STATE["post"] = "skipped"  # once per boot, even if a host session interrupts it

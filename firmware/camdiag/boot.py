@@ -1,6 +1,7 @@
 """Boot checks, run by /boot.py on every reset before main.py.
 
-1. Finish a factory reset that a power cut interrupted.
+1. Finish a factory reset that a power cut interrupted (LED on, watchdog fed: the fill
+   takes over a minute on a real board's 6 MB filesystem).
 2. Safe mode: the button held at boot skips the application (REPL only), so a board whose
    app misbehaves can still be reached and fixed.
 3. After a soft reset, keep the watchdog fed until the app takes over: the ESP-IDF task
@@ -23,13 +24,40 @@ def _feed(_timer):
     _WDT[0].feed()  # a soft timer callback: allocates nothing
 
 
+def _resetting(prof, t0):
+    """feed() for a factory reset finished at boot: the LED shows it and the watchdog
+    (armed before a soft reset) is fed."""
+    from camdiag import led
+
+    leds = hw.leds(prof) if prof is not None else []
+    low = [c["active_low"] for c in prof["leds"]] if prof is not None else []
+
+    def feed(done, total):
+        if _WDT:
+            _WDT[0].feed()
+        levels = led.level("resetting", time.ticks_diff(time.ticks_ms(), t0), len(leds))
+        for i, p in enumerate(leds):
+            p.value(levels[i] ^ low[i])
+
+    return feed
+
+
 def run():
     global SAFE_MODE, RESET_FINISHED
-    try:
-        RESET_FINISHED = store.finish_interrupted_reset()
-    except OSError as e:
-        store.note("could not finish an interrupted factory reset: %s" % e)
     prof = store.load_profile()
+    ms = prof["timings"]["watchdog_ms"] if prof is not None else 0
+    if ms and hw.identity()["reset_cause"] == "soft_reset":
+        # (the app's own watchdog set-up replaces both: the same WDT, timer 0)
+        _WDT[:] = [hw.watchdog(ms)]
+        _WDT.append(hw.timer(max(100, ms // 4), _feed))
+    if store.reset_pending():
+        try:
+            feed = _resetting(prof, time.ticks_ms())
+            RESET_FINISHED = store.finish_interrupted_reset(feed)
+        except OSError as e:
+            store.note("could not finish an interrupted factory reset: %s" % e)
+    else:
+        store.finish_interrupted_reset()  # (tidies a fill file left at the very end)
     if prof is None:
         return
     pin = hw.button(prof)
@@ -40,10 +68,5 @@ def run():
             held += 1
         time.sleep_ms(10)
     SAFE_MODE = held == 5
-    ms = prof["timings"]["watchdog_ms"]
-    if ms and hw.identity()["reset_cause"] == "soft_reset":
-        # (the app's own watchdog set-up replaces both: the same WDT, timer 0)
-        _WDT[:] = [hw.watchdog(ms)]
-        _WDT.append(hw.timer(max(100, ms // 4), _feed))
     if SAFE_MODE:
         print("camdiag: safe mode (button held at boot): application skipped, REPL only")

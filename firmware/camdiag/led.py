@@ -16,7 +16,9 @@ PATTERNS = {
     "idle": (3000, 60, GREEN, 0),  # running normally: a short blip every 3 s
     "reboot_cue": (1000, 1000, GREEN, 0),  # held past hold_reboot_ms: solid, reboot on release
     "reset_armed": (200, 100, RED, 0),  # held past factory_reset_ms: fast flash (5 Hz)
-    "resetting": (1000, 1000, RED, 0),  # factory reset in progress: solid red
+    # factory reset in progress: red, dark 100 ms a second (the fill takes over a minute on
+    # a 6 MB filesystem: the blink shows the camera is busy, not hung)
+    "resetting": (1000, 900, RED, 0),
     "success": (1000, 1000, GREEN, 2000),  # solid for 2 s
     "error": (250, 150, RED, 2000),  # ESPHome error pattern, for 2 s
     "warning": (1500, 250, RED, 3000),  # ESPHome warning pattern

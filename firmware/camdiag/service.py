@@ -83,11 +83,28 @@ def set_config(ssid=None, password=None, name=None):
     return {"ssid": wifi.get("ssid", ""), "password_set": bool(wifi.get("password"))}
 
 
-def factory_reset():
-    """The button's factory reset, for the bench and tests (the host reboots afterwards)."""
+PROGRESS = "#camdiag-progress# "  # "done total" in bytes: keeps a long call's link alive
+
+
+def factory_reset(progress=False):
+    """The button's factory reset, for the bench and the CLI (the host reboots afterwards).
+    progress: a PROGRESS line per 1 % of the free-space fill."""
     from camdiag import store
 
-    store.factory_reset()
+    app = sys.modules.get("camdiag.app")
+    last = [-1]
+
+    def feed(done, total):
+        if app is not None and app.STATE["started"]:
+            app.resetting(done, total)  # LED and watchdog, as for the button
+        if done is None:
+            return
+        pct = done * 100 // total if total else 100
+        if progress and pct != last[0]:
+            last[0] = pct
+            sys.stdout.write("%s%d %d\n" % (PROGRESS, done, total))
+
+    store.factory_reset(feed)
     return {"done": True}
 
 

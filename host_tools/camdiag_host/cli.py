@@ -465,6 +465,62 @@ def cmd_report(args) -> int:
     return exit_code(rep)
 
 
+def cmd_factory_reset(args) -> int:
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise CamdiagError("factory-reset erases the Wi-Fi credentials and settings: "
+                               "add --yes to confirm")
+        answer = input(f"Erase the Wi-Fi credentials and settings on {args.port}? "
+                       "(the results log is kept) [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            raise CamdiagError("factory reset not confirmed: nothing changed", 1)
+    show = not (args.json or args.quiet)
+    tty = sys.stderr.isatty()
+    seen = [-1]
+
+    def progress(done: int, total: int) -> None:
+        pct = done * 100 // total if total else 100
+        if not show or pct == seen[0]:
+            return
+        if tty:
+            bar = "#" * (pct // 5)
+            sys.stderr.write(f"\rscrubbing free flash [{bar:20}] {pct:3d} % "
+                             f"({done / 1e6:.1f} of {total / 1e6:.1f} MB)")
+            sys.stderr.flush()
+        elif pct // 10 != seen[0] // 10 or pct == 100:
+            print(f"scrubbing free flash: {pct} % ({done / 1e6:.1f} of {total / 1e6:.1f} MB)",
+                  file=sys.stderr)
+        seen[0] = pct
+
+    link = _link(args).open()
+    try:
+        link.micropython_version()
+        # (each sector's progress line keeps the link alive: the fill writes the whole free
+        # flash, 1-2.5 minutes on a real board, longer than the silence timeout)
+        try:
+            link.call("factory_reset", {"progress": True}, timeout=args.timeout,
+                      on_progress=progress)
+        except KeyboardInterrupt:
+            # Stop the call and give the board back to its app, which finishes the reset
+            # (its marker is on flash) with the LED on and then restarts.
+            link.transport.serial.write(b"\x03")
+            time.sleep(0.2)
+            link.close(resume=True)
+            raise
+        if show and tty:
+            sys.stderr.write("\n")
+        # A chip reset, not a soft one: on an ESP32 the station stays associated across a
+        # soft reset (ports/esp32/main.c does not stop Wi-Fi), with the old credentials.
+        link.transport.exec_raw_no_follow("import machine\nmachine.reset()")
+    finally:
+        link.close(resume=False)
+    res = {"done": True, "rebooted": True}
+    _out(args, "factory reset done: Wi-Fi credentials and settings erased and scrubbed "
+               "from flash (the results log is kept); the camera restarts in setup mode",
+         res)
+    return 0
+
+
 def cmd_wifi_setup(args) -> int:
     from .deploy import reboot_into_app
 
@@ -570,6 +626,9 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
                "with --server), device info and the log, as report.json + report.html with "
                "plots; the verdict and the fix to try first on stdout",
                "camdiag report --port /dev/ttyACM0 --out camera-report"),
+    "factory-reset": (cmd_factory_reset, "erase the Wi-Fi credentials and settings (scrubbed "
+                      "from flash, the results log kept), with progress, then restart",
+                      "camdiag factory-reset --port /dev/ttyACM0 --yes"),
     "wifi-setup": (cmd_wifi_setup, "store Wi-Fi credentials on the board and reboot to connect "
                    "(password asked, or $CAMDIAG_WIFI_PASSWORD)",
                    "camdiag wifi-setup --port /dev/ttyACM0 --ssid HomeNet"),
@@ -669,6 +728,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default 20)")
         if name == "wifi-setup":
             p.add_argument("--ssid", required=True, help="network name")
+        if name == "factory-reset":
+            p.add_argument("--yes", "-y", action="store_true",
+                           help="do not ask (needed when not on a terminal)")
         if name == "button":
             p.add_argument("--watch", action="store_true", help="stream events until Ctrl-C")
             p.add_argument("--seconds", type=float, help="with --watch: stop after N seconds")

@@ -18,7 +18,7 @@ import re
 import time
 from typing import Any
 
-from camdiag.service import MARKER
+from camdiag.service import MARKER, PROGRESS
 
 from . import simboard
 from .errors import DeviceError, FirmwareMissing, LinkError, VersionTooOld
@@ -292,15 +292,21 @@ class DeviceLink:
         self.close()
 
     # -- calls ------------------------------------------------------------------------
-    def exec_raw(self, code: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[bytes, bytes]:
-        """Run code in the raw REPL; return (stdout, stderr) bytes. Timeout between bytes."""
+    def exec_raw(self, code: str, timeout: float = DEFAULT_TIMEOUT,
+                 on_progress=None) -> tuple[bytes, bytes]:
+        """Run code in the raw REPL; return (stdout, stderr) bytes. Timeout between bytes.
+        on_progress(done, total): called for each service.PROGRESS line as it arrives."""
         from mpremote.transport import TransportError
 
         t = self.transport
         try:
             t.exec_raw_no_follow(code)
             self.counter.watch = True
-            return t.follow(timeout)
+            if on_progress is None:
+                return t.follow(timeout)
+            lines = _ProgressLines(on_progress)
+            _, err = t.follow(timeout, lines)
+            return lines.all.removesuffix(b"\x04"), err
         except BoardReset as e:
             t.in_raw_repl = False
             self.reset_seen = True  # close() leaves the freshly booted board alone
@@ -336,7 +342,7 @@ class DeviceLink:
         return version
 
     def call(self, name: str, args: dict | None = None, timeout: float = DEFAULT_TIMEOUT,
-             ) -> Any:
+             on_progress=None) -> Any:
         """Call camdiag.service.<name>(**args) on the board and return its result."""
         # Only names the board bound at boot (main.py: _s), and no short string literal
         # ('{}') the compiler would intern: a new qstr may need a new pool in a split heap.
@@ -345,7 +351,7 @@ class DeviceLink:
                 name, _to_micropython_literal(args))
         else:
             code = "from camdiag import service as _s\n_s.call(%r)\n" % name
-        out, err = self.exec_raw(code, timeout)
+        out, err = self.exec_raw(code, timeout, on_progress)
         if err:
             text = err.decode(errors="replace")
             if re.search(r"ImportError: (no module named|can't import name) '?camdiag", text):
@@ -356,6 +362,32 @@ class DeviceLink:
             last = text.strip().splitlines()[-1] if text.strip() else "error"
             raise DeviceError(f"{self.port}: device error in {name}: {last}")
         return parse_result(out, name, self.port)
+
+
+class _ProgressLines:
+    """mpremote's data_consumer: finds service.PROGRESS lines ("done total") as they come."""
+
+    def __init__(self, callback):
+        self.callback = callback
+        self.buf = b""
+        self.all = b""  # with a consumer, mpremote's read_until keeps nothing itself
+
+    def __call__(self, data: bytes) -> None:
+        self.all += data
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            i = line.find(_PROGRESS)
+            if i < 0:
+                continue
+            try:
+                done, total = (int(x) for x in line[i + len(_PROGRESS):].split()[:2])
+            except ValueError:
+                continue  # a garbled line: the next one will do
+            self.callback(done, total)
+
+
+_PROGRESS = PROGRESS.encode()
 
 
 def _to_micropython_literal(obj: Any) -> str:

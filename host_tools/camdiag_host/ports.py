@@ -6,7 +6,11 @@ from dataclasses import asdict, dataclass
 
 # USB-serial IDs seen on ESP32 boards (shared/REFERENCE.md).
 ESP32_USB_IDS = {
-    (0x303A, 0x1001): "Espressif native USB (ESP32-S3/C3)",
+    # the chip's own USB-Serial-JTAG (ESP32-S3/C3/C6): ROM, esptool, a UART-REPL firmware
+    (0x303A, 0x1001): "ESP32-S3 USB-Serial-JTAG",
+    # MicroPython's TinyUSB CDC on the S3's USB-OTG port (ports/esp32/mpconfigport.h:
+    # USB_TUSB_PID = 0x4000 | CDC bit): re-enumerates at every chip reset, after boot.py
+    (0x303A, 0x4001): "MicroPython native USB (ESP32-S3)",
     (0x10C4, 0xEA60): "Silicon Labs CP210x",
     (0x1A86, 0x7523): "WCH CH340",
     (0x1A86, 0x55D4): "WCH CH9102",
@@ -35,9 +39,17 @@ def list_ports() -> list[PortInfo]:
         chip = None
         if p.vid is not None and p.pid is not None:
             vid_pid = "%04x:%04x" % (p.vid, p.pid)
-            chip = ESP32_USB_IDS.get((p.vid, p.pid))
+            chip = ESP32_USB_IDS.get((p.vid, p.pid)) or _tinyusb(p.vid, p.pid)
         out.append(PortInfo(p.device, p.description or "", vid_pid, chip is not None, chip))
     return out
+
+
+def _tinyusb(vid: int, pid: int) -> str | None:
+    """MicroPython's auto PID on Espressif's VID: 0x4000 | CDC | MSC << 1 | HID << 2 | ...
+    (a firmware built with more USB classes): a CDC among them is the REPL."""
+    if vid == 0x303A and pid & 0xFF00 == 0x4000 and pid & 1:
+        return "MicroPython native USB (ESP32-S3, PID %04x)" % pid
+    return None
 
 
 def likely_esp32_ports() -> list[PortInfo]:

@@ -53,7 +53,11 @@ SIM_FIRMWARE_HEAP_KB = round(FIRMWARE_HEAP_KB * UNIX_PORT_SCALE)  # 124
 # system heap, not MicroPython's: the firmware's budget must not pay for them.
 SIM_OVERHEAD_KB = 86
 HEAP_KB = SIM_FIRMWARE_HEAP_KB + SIM_OVERHEAD_KB
-FLASH_BLOCKS = 512  # 2 MB LittleFS image, 4 KB sectors
+# The filesystem of an ESP32-S3 N8 module as MicroPython lays it out: partitions-
+# 4MiBplus.csv ends the firmware at 2 MiB, and ports/esp32/main.c registers a "vfs"
+# partition from there to the end of the detected flash: 6 MB in 4 KB sectors on 8 MB.
+# ?flash_mb=14 is an N16's.
+FLASH_BLOCKS = 1536
 
 CTRL_C_FALLBACK_S = 10.0
 EXIT_SOFT_FRIENDLY = 10
@@ -66,7 +70,8 @@ SOFT_RESET = 5
 
 SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "scan", "ssid", "password", "board", "realtime",
                "uid", "mic_slot", "button_held_ms", "sd_float", "tx_ibuf", "rx_ibuf",
-               "i2s_start", "loop_stall_ms", "ticks_start_ms", "micropython")
+               "i2s_start", "loop_stall_ms", "ticks_start_ms", "micropython", "flash_mb",
+               "flash_timing")
 SIM_PASSWORD = "sim-wifi-password-0815"  # the default of ?ssid=NAME (no password given)
 # boards/sim/sim_network.py: radio scenarios (or a steady level in dBm) and scan tables
 RADIO_SCENARIOS = ("steady_good", "fair", "weak", "walk_away", "obstacle", "interference",
@@ -161,6 +166,8 @@ def _build_flash_image(path: Path, board: str, blocks: int, config: str = "",
     with tempfile.TemporaryDirectory(prefix="camdiag-stage-") as stage:
         build.write_staging(files, Path(stage))
         if config:
+            # as a factory tool writes it: unpadded, so LittleFS keeps it inline in the root
+            # metadata, where only the factory reset's compaction reaches it
             (Path(stage) / "config.json").write_text(config)
         res = subprocess.run(
             [micropython_binary(), str(BOARDS_DIR / "sim" / "mkimage.py"), str(path),
@@ -186,13 +193,23 @@ class VirtualBoard:
         flash_blocks: int = FLASH_BLOCKS,
     ):
         self.board = board
-        self.flash_blocks = flash_blocks
         self.options = dict(options or {})
+        if self.options.get("flash_mb"):
+            try:
+                mb = float(self.options["flash_mb"])
+            except ValueError:
+                mb = 0
+            if not 0.25 <= mb <= 14:
+                raise CamdiagError(f"flash_mb={self.options['flash_mb']}: a filesystem of "
+                                   "0.25 to 14 MB (6 on an N8 module, 14 on an N16)")
+            flash_blocks = int(mb * 256)
+        self.flash_blocks = flash_blocks
         self.heap_kb = heap_kb
         self._tmp = tempfile.TemporaryDirectory(prefix="camdiag-sim-")
         self.dir = Path(self._tmp.name)
         self.flash = Path(flash) if flash else self.dir / "flash.img"
         self.control_path = self.dir / "control.jsonl"
+        self.outputs_path = self.dir / "outputs.log"  # output pin changes (simctl _TRACE)
         self.control_path.write_text("")
         self.ready_path = self.dir / "ready"
         self._wdt_path = self.dir / "ready.wdt"  # written by the sim's watchdog (simctl)
@@ -292,6 +309,7 @@ class VirtualBoard:
             {
                 "CAMDIAG_SIM_FLASH": str(self.flash),
                 "CAMDIAG_SIM_CONTROL": str(self.control_path),
+                "CAMDIAG_SIM_OUTPUTS": str(self.outputs_path),
                 "CAMDIAG_SIM_READY": str(self.ready_path),
                 "CAMDIAG_SIM_OPTS": json.dumps(opts),
             }
@@ -392,6 +410,20 @@ class VirtualBoard:
         if rssi is not None:
             self.options["radio_t0"] = t0
         self.inject("radio", rssi=rssi, scan=scan, t0=t0 if rssi is not None else None)
+
+    def pin_trace(self, pin: int) -> list[tuple[float, int]]:
+        """(host time, level) of each change the firmware wrote to an output pin (an LED),
+        as a logic analyser would record it."""
+        out = []
+        try:
+            lines = self.outputs_path.read_text().splitlines()
+        except FileNotFoundError:
+            return out
+        for line in lines:
+            parts = line.split()
+            if len(parts) == 3 and int(parts[1]) == pin:
+                out.append((int(parts[0]), int(parts[2])))
+        return out
 
     def set_faults(self, faults: list[str]) -> None:
         """Change the audio path's faults while the board runs (effective at the next I2S

@@ -175,11 +175,21 @@ def test_port_auto_detect(monkeypatch, capsys, fault_table):
 
     with VirtualBoard(options={"realtime": "0"}) as vb:
         assert vb.wait_ready(15)
-        ports = [_FakePort("/dev/ttyS0"), _FakePort(vb.port, 0x303A, 0x1001, "USB JTAG")]
+        # MicroPython's own USB CDC on an ESP32-S3 (TinyUSB, 303A:4001), not the chip's
+        # USB-Serial-JTAG (303A:1001): both are ESP32s
+        ports = [_FakePort("/dev/ttyS0"), _FakePort(vb.port, 0x303A, 0x4001, "Board CDC")]
         monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports)
         assert cli.main(["info"]) == 0
         out, err = capsys.readouterr()
-        assert f"using {vb.port} (Espressif native USB" in err and "camdiag" in out
+        assert f"using {vb.port} (MicroPython native USB (ESP32-S3))" in err and \
+            "camdiag" in out
+        from camdiag_host.ports import list_ports
+        for pid, chip in ((0x1001, "ESP32-S3 USB-Serial-JTAG"),
+                          (0x4003, "MicroPython native USB (ESP32-S3, PID 4003)")):
+            ports[1] = _FakePort(vb.port, 0x303A, pid, "x")
+            assert [p.chip for p in list_ports() if p.likely_esp32] == [chip]
+        ports[1] = _FakePort(vb.port, 0x303A, 0x4002, "MSC only")  # no CDC: no REPL
+        assert not [p for p in list_ports() if p.likely_esp32]
     monkeypatch.setattr("serial.tools.list_ports.comports", lambda: ports[:1])
     assert cli.main(["info"]) == 2
     err = capsys.readouterr().err.strip()
