@@ -34,7 +34,9 @@ def _out(args, human: str, data) -> None:
 
 
 def _link(args) -> DeviceLink:
-    return DeviceLink(args.port, baud=args.baud, board=getattr(args, "board", None))
+    # port_wait: a board that is restarting on native USB has no tty for a few seconds
+    return DeviceLink(args.port, baud=args.baud, board=getattr(args, "board", None),
+                      port_wait=5)
 
 
 # -- commands ---------------------------------------------------------------------------

@@ -127,7 +127,9 @@ class Dut:
         from .link import DeviceLink
 
         self.close_console()
-        return DeviceLink(self.port, baud=self.baud, log=None if self.sim else self.log_path)
+        # (native USB re-enumerates at every reset: wait for the port to come back)
+        return DeviceLink(self.port, baud=self.baud, log=None if self.sim else self.log_path,
+                          port_wait=30)
 
     def call(self, name: str, args: dict | None = None, timeout: float = 60.0):
         with self.link() as link:
@@ -169,11 +171,25 @@ class Dut:
     # the console, with the application running ---------------------------------------
     def _open_console(self):
         if self._console is None:
-            import serial
-
-            self._console = serial.serial_for_url(self.port, baudrate=self.baud, timeout=0.1)
+            self._reopen_console(time.monotonic() + 30)
             self._seen = b""
         return self._console
+
+    def _reopen_console(self, until: float):
+        import serial
+
+        while True:
+            if os.path.exists(self.port) or "://" in self.port:
+                try:
+                    self._console = serial.serial_for_url(self.port, baudrate=self.baud,
+                                                          timeout=0.1)
+                    return self._console
+                except (OSError, serial.SerialException):
+                    pass
+            if time.monotonic() > until:
+                raise ExpectFailed(f"{self.label}: the console port {self.port} did not come "
+                                   "back")
+            time.sleep(0.1)
 
     def console(self) -> "Dut":
         """Start following the console now (what came before is dropped): call it before
@@ -230,7 +246,12 @@ class Dut:
                 raise ExpectFailed(f"{self.label}: expected /{shown}/ within {timeout} s; "
                                    f"got {len(self._seen)} bytes:\n{got}\n(board log: "
                                    f"{self.log_path})")
-            chunk = con.read(512)
+            try:
+                chunk = con.read(512)
+            except OSError:  # the port went away (native USB at a reset): follow it back
+                self.close_console()
+                con = self._reopen_console(end)
+                continue
             if chunk:
                 self._seen += chunk
                 if self.sim is None:

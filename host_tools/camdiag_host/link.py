@@ -36,6 +36,16 @@ def available_ports() -> list[str]:
     return [p.device for p in list_ports.comports()]
 
 
+def _wait_for(path: str, seconds: float) -> bool:
+    """Whether the device path exists, waiting up to `seconds` for it to appear."""
+    end = time.monotonic() + seconds
+    while not os.path.exists(path):
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def _port_error(port: str, reason: str) -> LinkError:
     ports = available_ports()
     listed = ", ".join(ports) if ports else "none found"
@@ -125,8 +135,12 @@ class DeviceLink:
     """A session with one board. Use as a context manager."""
 
     def __init__(self, port: str, baud: int = 115200, board: str | None = None,
-                 log=None):
+                 log=None, port_wait: float = 0.0):
         self.log = log
+        # A missing serial device may be a board that is resetting: MicroPython's native
+        # USB CDC (ESP32-S3, 303A:4001) vanishes at every chip reset and comes back after
+        # boot.py. open() waits this long for it before it says "no such device".
+        self.port_wait = port_wait
         self.port = port
         self.baud = baud
         self.board = board
@@ -152,7 +166,7 @@ class DeviceLink:
 
             self.qemu = qemuboard.start_for_url(self.port)
             self.device = self.qemu.url
-        elif _is_serial_path(self.port) and not os.path.exists(self.port):
+        elif _is_serial_path(self.port) and not _wait_for(self.port, self.port_wait):
             raise _port_error(self.port, "no such device")
         try:
             self.transport = SerialTransport(self.device, baudrate=self.baud)
@@ -315,6 +329,12 @@ class DeviceLink:
         except TransportError as e:
             raise LinkError(f"{self.port}: the board stopped answering ({e})") from None
         except OSError as e:
+            if _is_serial_path(self.port) and not os.path.exists(self.port):
+                self.reset_seen = True
+                raise LinkError(
+                    f"{self.port}: the board's USB port went away during the call (it was "
+                    "reset, which re-enumerates native USB, or unplugged); once it is back, "
+                    "`camdiag info` shows the reset cause") from None
             raise LinkError(f"{self.port}: lost the link ({e})") from None
         finally:
             self.counter.watch = False

@@ -71,7 +71,7 @@ SOFT_RESET = 5
 SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "scan", "ssid", "password", "board", "realtime",
                "uid", "mic_slot", "button_held_ms", "sd_float", "tx_ibuf", "rx_ibuf",
                "i2s_start", "loop_stall_ms", "ticks_start_ms", "micropython", "flash_mb",
-               "flash_timing")
+               "flash_timing", "usb")
 SIM_PASSWORD = "sim-wifi-password-0815"  # the default of ?ssid=NAME (no password given)
 # boards/sim/sim_network.py: radio scenarios (or a steady level in dBm) and scan tables
 RADIO_SCENARIOS = ("steady_good", "fair", "weak", "walk_away", "obstacle", "interference",
@@ -194,6 +194,13 @@ class VirtualBoard:
     ):
         self.board = board
         self.options = dict(options or {})
+        # How the board's REPL reaches the host: "uart" (a USB-UART bridge or the chip's
+        # USB-Serial-JTAG: the port stays, ROM lines show at a reset) or "native"
+        # (MicroPython's TinyUSB CDC, 303A:4001: see _usb_down)
+        self.usb = self.options.get("usb", "uart")
+        if self.usb not in ("uart", "native"):
+            raise CamdiagError(f"usb={self.usb}: uart (a USB-UART bridge) or native "
+                               "(MicroPython's own USB CDC)")
         if self.options.get("flash_mb"):
             try:
                 mb = float(self.options["flash_mb"])
@@ -239,10 +246,11 @@ class VirtualBoard:
             audio = {k: (v if k == "i2s_start" else int(v)) for k, v in self.options.items()
                      if k in ("tx_ibuf", "rx_ibuf", "i2s_start")}
             make_flash_image(self.flash, self.board, self.flash_blocks, config, audio)
-        self._master, self._slave = pty.openpty()
-        tty.setraw(self._slave)  # fully raw: no echo, no \n -> \r\n on either side
-        os.set_blocking(self._master, False)
-        self.port = os.ttyname(self._slave)
+        self._master = self._slave = None
+        if self.usb == "native":
+            self.port = str(self.dir / "ttyACM0")  # as /dev/serial/by-id/... stays the same
+        else:
+            self._usb_up()
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._server.bind(("127.0.0.1", 0))
@@ -275,6 +283,58 @@ class VirtualBoard:
         "power_glitch": ("0x17 (POWER_GLITCH_RESET)", 0),
     }
 
+    # -- the USB link -------------------------------------------------------------------
+    # Native USB (ports/esp32: usb.c, shared/tinyusb): the CDC device is the chip's own, so a
+    # chip reset (power, machine.reset(), panic, watchdog) drops it: the host's tty goes
+    # away (an open handle reads EIO), and it comes back only once MicroPython has started
+    # USB again, which from v1.27 is after boot.py (main.c: mp_usbd_init() follows
+    # pyexec_file_if_exists("boot.py")). What the board prints meanwhile reaches no host,
+    # and the ROM's boot lines never appear on it (they go to UART0). A soft reset keeps the
+    # device (mp_usbd_deinit only disconnects a runtime USBDevice).
+    def _usb_up(self) -> None:
+        master, slave = pty.openpty()
+        tty.setraw(slave)  # fully raw: no echo, no \n -> \r\n on either side
+        os.set_blocking(master, False)
+        with self._lock:
+            self._master, self._slave = master, slave
+            if self.usb == "native":
+                tmp = self.dir / "ttyACM0.new"
+                tmp.unlink(missing_ok=True)
+                os.symlink(os.ttyname(slave), tmp)
+                os.replace(tmp, self.port)
+            else:
+                self.port = os.ttyname(slave)
+
+    def _usb_down(self) -> None:
+        with self._lock:
+            fds = (self._master, self._slave)
+            self._master = self._slave = None
+            Path(self.port).unlink(missing_ok=True)
+            for fd in fds:
+                if fd is not None:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            client = self._client
+            self._client = None
+        if client is not None:
+            try:
+                client.close()
+            except OSError:
+                pass
+
+    def _usb_after_boot(self, child) -> None:
+        """Bring the CDC up once boot.py of this boot has run (a hung boot.py: never)."""
+        while not self._stop.is_set() and self._child is child:
+            if self.booted_path.exists():
+                self._usb_up()
+                return
+            time.sleep(0.02)
+
+    def usb_connected(self) -> bool:
+        return self._master is not None
+
     def chip_reset(self, reason: str, timeout: float = 15.0) -> bool:
         """Reset the chip for an ESP-IDF reason (CHIP_RESETS) and wait until boot.py ran."""
         if reason not in self.CHIP_RESETS:
@@ -285,7 +345,10 @@ class VirtualBoard:
 
     def _spawn(self, mode: str, reset_cause: int, rom: str | None = None) -> None:
         rom = rom or self._ROM_RST.get(reset_cause)
-        if rom and self._child is not None:
+        native = self.usb == "native"
+        if native and reset_cause != SOFT_RESET and self._master is not None:
+            self._usb_down()  # the chip reset takes the USB device with it
+        if rom and self._child is not None and not native:
             self._send_out(b"ESP-ROM:esp32s3-20210327\r\nrst:%s,boot:0x8 (SPI_FAST_FLASH_BOOT)"
                            b"\r\n" % rom.encode())
         opts = dict(self.options)
@@ -327,6 +390,9 @@ class VirtualBoard:
             bufsize=0,
         )
         self.options.pop("powercut_after", None)  # a power cut happens once
+        if native and self._master is None:
+            threading.Thread(target=self._usb_after_boot, args=(self._child,),
+                             daemon=True).start()
 
     def _uid(self) -> str:
         import hashlib
@@ -381,9 +447,10 @@ class VirtualBoard:
         return False
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
+        """The board takes input (native USB: its CDC is up as well)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            if self.ready_path.exists():
+            if self.ready_path.exists() and self._master is not None:
                 return True
             time.sleep(0.01)
         return False
@@ -443,10 +510,13 @@ class VirtualBoard:
             return
         self._log.write(data)
         self._log.flush()
+        master = self._master
+        if master is None:
+            return  # native USB not up: no host receives it
         view = memoryview(data)
         while view:
             try:
-                n = os.write(self._master, view)
+                n = os.write(master, view)
                 view = view[n:]
                 continue
             except OSError as e:
@@ -456,7 +526,7 @@ class VirtualBoard:
                     raise
             # The pty holds ~4 KB: wait for the reader. Only when nobody reads for 0.5 s is
             # the rest dropped, as a USB CDC port drops output no host collects.
-            _, writable, _ = select.select([], [self._master], [], 0.5)
+            _, writable, _ = select.select([], [master], [], 0.5)
             if not writable:
                 break
         client = self._client
@@ -537,14 +607,21 @@ class VirtualBoard:
 
     def _pump_in(self) -> None:
         while not self._stop.is_set():
+            master = self._master
+            if master is None:  # native USB down
+                time.sleep(0.02)
+                continue
             try:
-                r, _, _ = select.select([self._master], [], [], 0.1)
+                r, _, _ = select.select([master], [], [], 0.1)
             except (OSError, ValueError):
-                return
+                if self._stop.is_set():
+                    return
+                time.sleep(0.02)  # closed under us by _usb_down
+                continue
             if not r:
                 continue
             try:
-                data = os.read(self._master, 4096)
+                data = os.read(master, 4096)
             except OSError:
                 time.sleep(0.01)
                 continue
