@@ -26,7 +26,10 @@ BLOCKS = 64  # a 256 KB flash keeps the free-space fill short
 
 
 def _board(flash):
-    vb = VirtualBoard(options={"realtime": "0"}, flash=flash, flash_blocks=BLOCKS)
+    # (no flash timing: these tests are about what a cut leaves, at every write; the
+    # timing of a real fill is test_factory_reset_flash.py's)
+    vb = VirtualBoard(options={"realtime": "0", "flash_timing": "instant"}, flash=flash,
+                      flash_blocks=BLOCKS)
     vb.start()
     assert vb.wait_ready(15)
     return vb
@@ -84,6 +87,11 @@ def _cut_during(template, tmp_path, writes, code):
         cut = bool(vb.exits)
         link.close(resume=False)
     assert vb.wait_ready(15)
+    # boot.py finishes an interrupted reset before anything else; a host connecting now
+    # would interrupt that (the app finishes it when the host hands the board back)
+    end = time.monotonic() + 30
+    while not vb.booted_path.exists() and time.monotonic() < end:
+        time.sleep(0.05)
     return vb, cut
 
 
