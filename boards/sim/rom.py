@@ -382,11 +382,44 @@ def signal_booted():
         os.system("touch '%s.boot'" % _READY)
 
 
+_FENCES = []
+
+
+def split_heap():
+    """The ESP32 port's GC heap: one area of MICROPY_GC_INITIAL_HEAP_SIZE (64 KB on the
+    S3, ports/esp32/mpconfigport.h) at boot; when an allocation fails, py/gc.c
+    gc_try_add_heap adds another area from the ESP-IDF heap (doubling the total, or as
+    large as that allocation), and no block can span two areas. The unix port's heap is one
+    region, so a pinned fence splits the firmware's share of it: area 1 holds the first
+    heap_area1_kb of free space (64 KB in the unix port's wider objects), wherever the
+    sim's own objects left it, and the rest lies beyond the fence."""
+    kb = int(simctl.OPTS.get("heap_area1_kb", 0))
+    if not kb:
+        return
+    gc.collect()
+    chunks = []
+    got = 0
+    top = 0
+    while got < kb * 1024:  # first fit: the free space from the bottom up
+        c = bytearray(240)  # 256 bytes with its header
+        chunks.append(c)
+        got += 256
+        top = max(top, id(c) + 256)
+    while True:  # then one small block just past it: the fence
+        f = bytearray(16)
+        _FENCES.append(f)
+        if id(f) >= top:
+            break
+    chunks = None
+    gc.collect()
+
+
 def main():
     raw = simctl.OPTS.get("mode") == "raw"
     signal_ready()
     mount_flash()
     gc.collect()
+    split_heap()
     simctl.boot_done()
     try:
         try:

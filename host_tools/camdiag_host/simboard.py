@@ -53,6 +53,9 @@ SIM_FIRMWARE_HEAP_KB = round(FIRMWARE_HEAP_KB * UNIX_PORT_SCALE)  # 124
 # system heap, not MicroPython's: the firmware's budget must not pay for them.
 SIM_OVERHEAD_KB = 87
 HEAP_KB = SIM_FIRMWARE_HEAP_KB + SIM_OVERHEAD_KB
+# The first of the firmware's heap areas: the port's 64 KB initial heap, in unix terms (the
+# rest comes as a second area beyond a fence: boards/sim/rom.py split_heap).
+HEAP_AREA1_KB = round(64 * UNIX_PORT_SCALE)  # 72
 # The filesystem of an ESP32-S3 N8 module as MicroPython lays it out: partitions-
 # 4MiBplus.csv ends the firmware at 2 MiB, and ports/esp32/main.c registers a "vfs"
 # partition from there to the end of the detected flash: 6 MB in 4 KB sectors on 8 MB.
@@ -353,6 +356,8 @@ class VirtualBoard:
                            b"\r\n" % rom.encode())
         opts = dict(self.options)
         opts.update({"mode": mode, "reset_cause": reset_cause})
+        if self.heap_kb == HEAP_KB:  # (a test giving its own heap size gets one region)
+            opts.setdefault("heap_area1_kb", HEAP_AREA1_KB)
         opts.setdefault("uid", self._uid())
         # the task watchdog runs on across a soft reset (boards/sim/simctl.py wdt_carry)
         carry = self.dir / "ready.carry"
