@@ -34,15 +34,22 @@ class HeapProbe:
         self.idle = 0
         self.peak = 0
         self.phases = []
+        self.before = ()
         if enabled:
+            import sys
+
+            self.before = tuple(sys.modules)
             gc.collect()
             self.idle = gc.mem_alloc()
 
     def mark(self, phase):
         if self.enabled:
+            import sys
+
+            loaded = [m for m in sys.modules if m not in self.before]
             gc.collect()
             used = gc.mem_alloc() - self.idle
-            self.phases.append((phase, used))
+            self.phases.append((phase, used, loaded))
             self.peak = max(self.peak, used)
 
 
@@ -184,21 +191,14 @@ def unload(names=_MODULES):
 
 
 def service_selftest(log=True, keep_capture=False, measure_heap=False, viper=None,
-                     preload=False, wifi=True, trigger="host", feed=None):
-    """preload: load all self-test code before measuring the heap (what a board with the
-    firmware frozen into flash sees: code costs no heap), for the data-only peak.
+                     wifi=True, trigger="host", feed=None):
+    """measure_heap: the heap above idle at each phase, with the camdiag modules loaded
+    then (their code's share: `camdiag bench` takes it out for the data-only peak).
     wifi: include the Wi-Fi checks when Wi-Fi is configured (not at boot: the link is not
     up yet). trigger: host, button or boot, kept in the record."""
-    if preload:
-        from camdiag.compat import has_viper
-
-        skip = "camdiag.kernels_portable" if has_viper() else "camdiag.kernels_viper"
-        for name in _MODULES:
-            if name != skip:
-                __import__(name)
     try:
         rec = run(keep_capture=keep_capture, measure_heap=measure_heap, viper=viper,
-                  keep_modules=preload, wifi=wifi, trigger=trigger, feed=feed)
+                  wifi=wifi, trigger=trigger, feed=feed)
         if log:
             from camdiag import record
 
