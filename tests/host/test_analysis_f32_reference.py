@@ -15,17 +15,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 import test_fw_analysis_f32 as f32  # noqa: E402
 from camdiag import plan as P  # noqa: E402
-from camdiag_host import boards  # noqa: E402
-
-PLAN = P.Plan(boards.load("sim"))
-
-
-def sine_fit(sig, start, n, freq):
-    t = np.arange(start, start + n)
-    w = 2 * np.pi * freq / PLAN.rate
-    basis = np.column_stack([np.sin(w * t), np.cos(w * t), np.ones(n)])
-    coef, *_ = np.linalg.lstsq(basis, sig[start:start + n], rcond=None)
-    return float(np.hypot(coef[0], coef[1]))
+from test_analysis_reference import PLAN, sine_fit  # noqa: E402  (the same method)
 
 
 def reference(case):
