@@ -24,17 +24,33 @@ ARCH = "xtensawin"  # the ESP32 (LX6, windowed ABI): sys.implementation._mpy say
 RAMDISK = """
 import vfs, sys
 class RAMBlockDev:
+    # a bytearray per block: the ESP32's heap grows in separate areas, and one block
+    # of 100 KB may not fit in any of them (py/gc.c gc_try_add_heap)
     def __init__(self, block_size, num_blocks):
         self.block_size = block_size
-        self.data = bytearray(block_size * num_blocks)
+        self.blocks = [bytearray(block_size) for _ in range(num_blocks)]
     def readblocks(self, n, buf, off=0):
-        a = n * self.block_size + off
-        buf[:] = self.data[a:a + len(buf)]
+        bs = self.block_size
+        mv = memoryview(buf)
+        i = 0
+        while i < len(buf):
+            a = off + i
+            b = self.blocks[n + a // bs]
+            k = min(len(buf) - i, bs - a % bs)
+            mv[i:i + k] = b[a % bs:a % bs + k]
+            i += k
     def writeblocks(self, n, buf, off=None):
-        a = n * self.block_size + (off or 0)
-        self.data[a:a + len(buf)] = buf
+        bs = self.block_size
+        off = off or 0
+        i = 0
+        while i < len(buf):
+            a = off + i
+            b = self.blocks[n + a // bs]
+            k = min(len(buf) - i, bs - a % bs)
+            b[a % bs:a % bs + k] = buf[i:i + k]
+            i += k
     def ioctl(self, op, arg):
-        if op == 4: return len(self.data) // self.block_size
+        if op == 4: return len(self.blocks)
         if op == 5: return self.block_size
         if op == 6: return 0
 _bd = RAMBlockDev(512, {blocks})
