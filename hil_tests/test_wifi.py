@@ -108,6 +108,8 @@ def test_scan_tables(dut, rig, table, outcome):
     assert [a["rssi"] for a in s["aps"]] == sorted((a["rssi"] for a in s["aps"]), reverse=True)
     if table == "crowded":
         assert rec["verdict"] == "wifi_congested" and "channel to 1" in rec["advice"]
+        hidden = [a for a in s["aps"] if a["hidden"]]
+        assert [(a["ssid"], a["auth"]) for a in hidden] == [("", "auth 11")], hidden
         assert [a["channel"] for a in s["same_ssid"]] == [11]  # the mesh node
     else:
         assert s["congestion"] == 0 and s["same_ssid"] == []

@@ -349,7 +349,10 @@ _CROWDED = ((b"FRITZ!Box 7590", b"\x20\x00\x00\x00\x00\x01", 6, -60, 3, False),
             (b"HP-Print-B7", b"\x20\x00\x00\x00\x00\x05", 4, -70, 0, False),
             (b"eero", b"\x20\x00\x00\x00\x00\x06", 8, -72, 7, False),
             (b"guest", b"\x20\x00\x00\x00\x00\x07", 1, -85, 0, False),
-            (b"linksys", b"\x20\x00\x00\x00\x00\x08", 11, -80, 3, False))
+            (b"linksys", b"\x20\x00\x00\x00\x00\x08", 11, -80, 3, False),
+            # a hidden network comes back with b"" for its SSID (network_wlan.c), and an
+            # auth mode beyond MicroPython's constants (ESP-IDF 5: WPA3-Ent-192 is 11)
+            (b"", b"\x20\x00\x00\x00\x00\x09", 3, -83, 11, True))
 
 
 def _table():

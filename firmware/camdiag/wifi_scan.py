@@ -56,8 +56,11 @@ def summarize(raw, own_ssid, limit):
     aps = []
     for t in raw:
         a = t[4]
+        # a hidden network's SSID comes back as b'' (ports/esp32/network_wlan.c); an auth
+        # mode newer than this table (ESP-IDF adds them) keeps its number
         aps.append({"ssid": _text(t[0]), "bssid": _mac(t[1]), "channel": t[2], "rssi": t[3],
-                    "auth": AUTH[a] if 0 <= a < len(AUTH) else "auth %d" % a})
+                    "auth": AUTH[a] if 0 <= a < len(AUTH) else "auth %d" % a,
+                    "hidden": not t[0]})
     aps.sort(key=lambda ap: -ap["rssi"])
     own = None
     same = []

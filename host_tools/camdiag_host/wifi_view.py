@@ -46,7 +46,8 @@ def format_scan(rec: dict) -> str:
             mark = "  <- this camera's network"
         elif sc.get("ssid") and ap["ssid"] == sc["ssid"]:
             mark = "  <- same network (extender/mesh)"
-        lines.append(f"  {ap['ssid'][:24]:24} {ap['bssid']:17} {ap['channel']:3d} "
+        name = "(hidden network)" if ap.get("hidden") or not ap["ssid"] else ap["ssid"]
+        lines.append(f"  {name[:24]:24} {ap['bssid']:17} {ap['channel']:3d} "
                      f"{ap['rssi']:5d}  {ap['auth']}{mark}")
     scores = ", ".join(f"ch {k}: {v}" for k, v in sorted(sc["scores"].items(),
                                                         key=lambda kv: int(kv[0])))

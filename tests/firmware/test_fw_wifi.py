@@ -232,13 +232,16 @@ CROWDED = [
     (b"n4", b"\x20\x00\x00\x00\x00\x04", 5, -62, 3, False),
     (b"n5", b"\x20\x00\x00\x00\x00\x05", 1, -85, 0, False),
     (b"\xff\xfe", b"\x20\x00\x00\x00\x00\x06", 11, -80, 42, False),
+    (b"", b"\x20\x00\x00\x00\x00\x07", 1, -88, 11, True),  # hidden, WPA3-Ent-192
 ]
 
 
 def test_scan_summary():
     s = wifi_scan.summarize(CROWDED, "home", 3.0)
     rssis = [ap["rssi"] for ap in s["aps"]]
-    assert rssis == sorted(rssis, reverse=True) and s["count"] == 8
+    assert rssis == sorted(rssis, reverse=True) and s["count"] == 9
+    hidden = [ap for ap in s["aps"] if ap["hidden"]]
+    assert [(ap["ssid"], ap["auth"]) for ap in hidden] == [("", "auth 11")]
     assert s["own"]["bssid"] == "a0:00:00:00:00:01" and s["own"]["channel"] == 6
     assert [ap["channel"] for ap in s["same_ssid"]] == [11]
     assert s["congested"] and s["suggested_channel"] == 1 and s["move"]
