@@ -524,8 +524,9 @@ class Air:
         rx = self.rx
         if "i2s_hang" in self.faults and self.rx_count >= MIC_START_FRAMES // 2:
             # Blocked in C on a real board: no Ctrl-C, no scheduler, no timer callbacks.
-            while True:
-                time.sleep_ms(10)
+            import simctl
+
+            simctl.block_forever()
         if "i2s_fault" in self.faults and self.rx_count >= MIC_START_FRAMES // 2:
             time.sleep_ms(200 if self.clock.realtime else 5)
             raise OSError(116)  # ETIMEDOUT: no data from the RX DMA

@@ -237,6 +237,7 @@ class Timer:
         self.callback = callback
         self.due = time.ticks_add(time.ticks_ms(), self.period)
         simctl.TIMERS.append(self)
+        simctl.timer_started()
 
     def deinit(self):
         if self in simctl.TIMERS:

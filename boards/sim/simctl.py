@@ -176,7 +176,16 @@ SCHED_DEPTH = 8
 IRQS = {}  # pin id -> (pin, handler, trigger mask: 1 rising, 2 falling)
 _IRQ_LEVEL = {}
 _PENDING = []  # pin ids whose handler is scheduled and has not run yet
-_IRQ_STATE = {"thread": False, "lost": 0, "scheduled": False, "in": False}
+_IRQ_STATE = {"thread": False, "lost": 0, "scheduled": False, "in": False, "blocked": False}
+
+
+def block_forever():
+    """A C call that never returns (an I2S read with portMAX_DELAY and no DMA): the main
+    task runs no bytecode, so the scheduler runs nothing, timers included; only the
+    watchdog (its own thread here) can end it."""
+    _IRQ_STATE["blocked"] = True
+    while True:
+        time.sleep_ms(10)
 
 
 def irq_register(pin, handler, trigger=3):
@@ -185,6 +194,10 @@ def irq_register(pin, handler, trigger=3):
         return
     IRQS[pin.id] = (pin, handler, trigger)
     _IRQ_LEVEL[pin.id] = pin_level(pin.id, pin._level)
+    _start_isr_thread()
+
+
+def _start_isr_thread():
     if not _IRQ_STATE["thread"]:
         import _thread
 
@@ -197,31 +210,40 @@ def in_irq():
 
 
 def _run_pending(_):
-    # the scheduler's turn: every handler queued so far, each with its pin
+    # the scheduler's turn: every callback queued so far (a pin id: its IRQ handler with
+    # the pin; a Timer: its callback with the timer)
     st = _IRQ_STATE
     st["scheduled"] = False
-    if st["in"]:
+    if st["in"] or st["blocked"]:
         return
     st["in"] = True
     try:
         while _PENDING:
-            pid = _PENDING.pop(0)
-            entry = IRQS.get(pid)
-            if entry is not None:
-                entry[1](entry[0])
+            item = _PENDING.pop(0)
+            if isinstance(item, int):
+                entry = IRQS.get(item)
+                if entry is not None:
+                    entry[1](entry[0])
+            elif item in TIMERS and item.callback is not None:
+                item.callback(item)
     finally:
         st["in"] = False
 
 
 def irq_fire(pid):
     """The ISR for one edge: queue the handler, or lose the edge if the queue is full."""
+    _schedule(pid)
+
+
+def _schedule(item):
+    """mp_sched_schedule from an ISR: into the queue of SCHED_DEPTH, or lost when full."""
     import micropython
 
     st = _IRQ_STATE
     if len(_PENDING) >= SCHED_DEPTH:
         st["lost"] += 1
         return
-    _PENDING.append(pid)
+    _PENDING.append(item)
     if not st["scheduled"]:
         st["scheduled"] = True
         try:
@@ -232,11 +254,20 @@ def irq_fire(pid):
 
 def _irq_thread():
     while True:
-        if not IRQS:
+        if not IRQS and not TIMERS:
             time.sleep_ms(5)
             continue
         now = time.ticks_ms()
         wait = 5
+        # the timer ISR (machine_timer.c: mp_sched_schedule of the callback)
+        for t in list(TIMERS):
+            d = time.ticks_diff(t.due, now)
+            if d <= 0:
+                t.due = time.ticks_add(now, t.period)
+                _schedule(t)
+                d = t.period
+            if d < wait:
+                wait = d
         for pid in list(IRQS):
             entry = IRQS.get(pid)
             if entry is None:
@@ -335,20 +366,20 @@ if OPTS.get("wdt_carry"):  # armed before the soft reset: still counting down
     wdt_start(OPTS["wdt_carry"]["timeout"], max(1, OPTS["wdt_carry"]["left"]))
 
 
-# -- timers: machine.Timer callbacks are soft on the ESP32 (run by the scheduler, which runs
-# between bytecodes and while the REPL waits for input, not during a blocking C call); the
-# sim runs them at every peripheral access and while its REPL waits -----------------------
+# -- timers: machine.Timer callbacks are soft on the ESP32: the timer ISR schedules them
+# (ports/esp32/machine_timer.c), in the same queue of 8 as pin IRQs, and they run between
+# bytecodes of whatever runs, never during a blocking C call. The ISR thread above plays
+# the timer interrupt ------------------------------------------------------------------------
 TIMERS = []
 
 
+def timer_started():
+    _start_isr_thread()
+
+
 def run_timers():
-    if not TIMERS:
-        return
-    now = time.ticks_ms()
-    for t in TIMERS:
-        if time.ticks_diff(now, t.due) >= 0:
-            t.due = time.ticks_add(now, t.period)
-            t.callback(t)
+    """Peripheral hook: a scheduled callback the unix scheduler has not run yet."""
+    dispatch_irqs()
 
 
 # -- Ctrl-C, as a board's USB/UART driver sees it ------------------------------------------

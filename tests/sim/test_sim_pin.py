@@ -1,4 +1,4 @@
-# The virtual board's pin IRQs against the ESP32 port's, on the unix port (run by
+# The virtual board's pin IRQs and timers against the ESP32 port's, on the unix port (run by
 # tests/test_on_micropython.py through tests/mp_runner.py). Sources:
 #   ports/esp32/machine_pin.c: irq(handler, trigger, wake), no `hard`; the GPIO ISR only
 #     calls mp_sched_schedule(handler, pin);
@@ -82,3 +82,17 @@ def test_the_scheduler_queue_holds_eight_edges_the_rest_are_lost():
     _off(p)
     assert len(calls) == 1 + simctl.SCHED_DEPTH, len(calls)
     assert simctl._IRQ_STATE["lost"] - lost == 10 - simctl.SCHED_DEPTH
+
+
+def test_a_timer_callback_runs_between_bytecodes_too():
+    # ports/esp32/machine_timer.c: the timer ISR schedules the callback like a pin IRQ, so a
+    # watchdog-feeding timer runs while the board executes a long stretch of plain Python
+    # (a deploy's file writes, a host's exec), not only when a peripheral is touched
+    seen = []
+    t = sim_machine.Timer(3)
+    t.init(mode=sim_machine.Timer.PERIODIC, period=20, callback=lambda tm: seen.append(1))
+    t0 = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t0) < 200:
+        pass
+    t.deinit()
+    assert 6 <= len(seen) <= 11, len(seen)
