@@ -66,7 +66,8 @@ def test_radio_scenario_verdict(dut, rig, scenario, elapsed, seconds, outcome, v
     rig.set_rssi_scenario(scenario, elapsed_s=elapsed)
     rec = call(dut, "rssi", {"seconds": seconds, "log": False})
     assert (rec["outcome"], rec["verdict"]) == (outcome, verdict), rec
-    if outcome != "pass":
+    # (just gone, the fix depends on whether the first attempt has failed yet: no row)
+    if outcome != "pass" and (elapsed or scenario != "no_ap"):
         fault_table("Wi-Fi", f"radio scenario {scenario}" + (f", {elapsed} s in" if elapsed
                                                              else ""),
                     f"{outcome}: {verdict}; " + (f"fix: {rec['advice']}" if rec["advice"] else
