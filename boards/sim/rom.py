@@ -118,7 +118,7 @@ class Repl:
                     ready = True
                 if ready:
                     break
-                simctl.run_timers()
+                simctl.dispatch_irqs()
             n = _stdin.readinto(b)
             if not n:
                 # The supervisor closed our stdin: power off.

@@ -175,7 +175,7 @@ def pin_written(pin_id, level):
 SCHED_DEPTH = 8
 IRQS = {}  # pin id -> (pin, handler, trigger mask: 1 rising, 2 falling)
 _IRQ_LEVEL = {}
-_PENDING = []  # pin ids whose handler is scheduled and has not run yet
+_PENDING = []  # scheduled, not run yet: pin ids (their IRQ handler) and Timers
 _IRQ_STATE = {"thread": False, "lost": 0, "scheduled": False, "in": False, "blocked": False}
 
 
@@ -287,8 +287,8 @@ def _irq_thread():
 
 
 def dispatch_irqs():
-    """Kept for the peripherals' hook: a scheduled handler the unix scheduler has not run
-    yet (its own queue was full) runs here."""
+    """The peripherals' hook: a scheduled pin handler or timer callback the unix
+    scheduler has not run yet (its own queue was full) runs here."""
     if _PENDING:
         _run_pending(None)
 
@@ -377,11 +377,6 @@ def timer_started():
     _start_isr_thread()
 
 
-def run_timers():
-    """Peripheral hook: a scheduled callback the unix scheduler has not run yet."""
-    dispatch_irqs()
-
-
 # -- Ctrl-C, as a board's USB/UART driver sees it ------------------------------------------
 # An ESP32 checks every received byte for Ctrl-C and raises KeyboardInterrupt at the next
 # safe point. The unix port only interrupts on SIGINT, and raises it asynchronously (a
@@ -398,7 +393,6 @@ INPUT = bytearray()  # bytes read while user code ran, for the REPL
 
 def check_ctrl_c():
     dispatch_irqs()
-    run_timers()
     while True:
         ready = False
         for _ in _POLL.ipoll(0):

@@ -36,16 +36,12 @@ class HeapProbe:
         self.phases = []
         self.before = ()
         if enabled:
-            import sys
-
             self.before = tuple(sys.modules)
             gc.collect()
             self.idle = gc.mem_alloc()
 
     def mark(self, phase):
         if self.enabled:
-            import sys
-
             loaded = [m for m in sys.modules if m not in self.before]
             gc.collect()
             used = gc.mem_alloc() - self.idle
