@@ -14,8 +14,13 @@
 # An RX read before TX has played returns the room's noise, as on a board; TX underrun
 # plays zeros. Faults cut or corrupt one stage each (FAULTS below); several may combine.
 #
-# The per-sample kernel is viper and allocation-free. It runs only on the 64-bit unix
-# port, so its fixed-point products use 64-bit integers without further bounding.
+# The per-sample kernel is viper and allocation-free, and its arithmetic stays within 32
+# bits: the same model runs on the 64-bit unix port (the virtual board) and on the ESP32
+# port itself (the QEMU board, boards/esp32-qemu/acoustic_i2s.py), where viper integers
+# are 32-bit. Products of a Q14 coefficient and a 24-bit sample are split in two halves
+# (_mulq14 below, inlined); shifts of possibly negative words are masked; times are
+# microseconds since the current stream pair started, so they stay small ints on the ESP32
+# (2**30) and the model allocates nothing while it runs.
 import math
 import time
 import array
@@ -54,10 +59,11 @@ def _rx_kernel(out, nframes: int, ring, par, st):
     # out: bytearray of nframes stereo 32-bit frames; ring: int16 TX history
     o = ptr32(out)
     # ptr32 loads zero-extend on the 64-bit unix port: (w ^ sb) - sb sign-extends there
-    # and is the identity in 32-bit arithmetic.
+    # and is the identity in 32-bit arithmetic. m32 is all 32 ones on both (no 1 << 32,
+    # which a 32-bit shift does not give).
     one = 1
     sb = one << 31
-    m32 = (one << 32) - 1
+    m32 = (sb - 1) | sb
     r = ptr16(ring)
     p = ptr32(par)
     s = ptr32(st)
@@ -71,6 +77,8 @@ def _rx_kernel(out, nframes: int, ring, par, st):
     muf = p[6]
     couple = p[7]
     noise = p[8]
+    noise_hi = noise >> 8
+    noise_lo = noise & 255
     selfn = p[9]
     dc = ((p[10] ^ sb) - sb)
     dist = p[11]
@@ -98,17 +106,26 @@ def _rx_kernel(out, nframes: int, ring, par, st):
             x = r[k & 4095]
             if x & 0x8000:
                 x -= 0x10000
-        x = (x * couple) >> 6  # 16-bit * Q14 coupling -> 24-bit domain (<<8 >>14)
-        h = (b0 * x + b1 * x1 + b2 * x2 - a1 * h1 - a2 * h2) >> 14
+        x = (x * couple) >> 6  # 16-bit * Q14 coupling -> 24-bit domain (<<8 >>14): < 2**30
+        # Q14 coefficient c times a 24-bit value v, >> 14, in 32 bits (_mulq14):
+        # ((c * (v >> 9)) >> 5) + ((c * (v & 511)) >> 14); |c| < 2**15, |v >> 9| < 2**15
+        h = (((b0 * (x >> 9)) >> 5) + ((b0 * (x & 511)) >> 14)
+             + ((b1 * (x1 >> 9)) >> 5) + ((b1 * (x1 & 511)) >> 14)
+             + ((b2 * (x2 >> 9)) >> 5) + ((b2 * (x2 & 511)) >> 14)
+             - ((a1 * (h1 >> 9)) >> 5) - ((a1 * (h1 & 511)) >> 14)
+             - ((a2 * (h2 >> 9)) >> 5) - ((a2 * (h2 & 511)) >> 14))
         x2 = x1
         x1 = x
         h2 = h1
         h1 = h
-        lp = lp + (((h - lp) * lpf) >> 14)
+        d = h - lp
+        lp = lp + ((lpf * (d >> 9)) >> 5) + ((lpf * (d & 511)) >> 14)
         y = lp
         if muf:
-            m1 = m1 + (((y - m1) * muf) >> 14)
-            m2 = m2 + (((m1 - m2) * muf) >> 14)
+            d = y - m1
+            m1 = m1 + ((muf * (d >> 9)) >> 5) + ((muf * (d & 511)) >> 14)
+            d = m1 - m2
+            m2 = m2 + ((muf * (d >> 9)) >> 5) + ((muf * (d & 511)) >> 14)
             y = m2
         if dist:
             # overdriven amp / rattling speaker: the waveform clips at +-dist
@@ -117,17 +134,19 @@ def _rx_kernel(out, nframes: int, ring, par, st):
             elif y < -dist:
                 y = -dist
         # noise: Irwin-Hall sum of 4 uniforms from xorshift32, std ~ 37837
+        # (the right shift masked: rng may read negative where ints are 32-bit)
         g = 0
         j = 0
         while j < 4:
             rng ^= (rng << 13) & m32
-            rng ^= rng >> 17
+            rng ^= (rng >> 17) & 0x7FFF
             rng ^= (rng << 5) & m32
             g += (rng & 0xFFFF) - 0x8000
             j += 1
-        y += (g * noise) >> 16
+        # g * noise >> 16 in two halves: |g| < 2**17, noise >> 8 < 2**13 at 0 dB SNR
+        y += ((g * noise_hi) >> 8) + ((g * noise_lo) >> 16)
         rng ^= (rng << 13) & m32
-        rng ^= rng >> 17
+        rng ^= (rng >> 17) & 0x7FFF
         rng ^= (rng << 5) & m32
         y += ((((rng & 0xFFFF) - 0x8000) * 2) * selfn) >> 16
         y += dc
@@ -148,12 +167,12 @@ def _rx_kernel(out, nframes: int, ring, par, st):
         other = 0
         if flt == 1 or stuck == 4:
             rng ^= (rng << 13) & m32
-            rng ^= rng >> 17
+            rng ^= (rng >> 17) & 0x7FFF
             rng ^= (rng << 5) & m32
             word = word | (rng & 0xFF)
             other = rng
             rng ^= (rng << 13) & m32
-            rng ^= rng >> 17
+            rng ^= (rng >> 17) & 0x7FFF
             rng ^= (rng << 5) & m32
             if stuck == 4:  # nothing drives SD at all
                 word = other ^ (rng << 8)
@@ -189,6 +208,11 @@ class Clock:
 
     def __init__(self, realtime):
         self.realtime = realtime
+        self.rebase()
+
+    def rebase(self):
+        """Time 0 is now: called when a stream starts with no other running, so times stay
+        small ints on the ESP32 (ticks_us wraps at 2**30 us there, about 18 minutes)."""
         self.epoch = time.ticks_us()
         self.skipped = 0
 
@@ -202,6 +226,25 @@ class Clock:
                 time.sleep_us(ahead)
             else:
                 self.skipped += ahead
+
+
+def frames_to_us(n, rate):
+    """floor(n * 1e6 / rate) for n >= 0, with no product past 2**30 (a small int on the
+    ESP32: the model must not allocate while it runs)."""
+    q = n // rate
+    u = (n - q * rate) * 1000
+    a = u // rate
+    return q * 1000000 + a * 1000 + ((u - a * rate) * 1000) // rate
+
+
+def us_to_frames(us, rate):
+    """The frames in us microseconds, rounded toward zero, with small ints only."""
+    if us < 0:
+        return -us_to_frames(-us, rate)
+    q = us // 1000000
+    r = us - q * 1000000
+    ms = r // 1000
+    return q * rate + (ms * rate + ((r - ms * 1000) * rate) // 1000) // 1000
 
 
 def dma_buf_count(ibuf, frame_bytes):
@@ -253,7 +296,7 @@ class DmaTx:
         return self
 
     def slot_start(self, s):
-        return self.t0 + (s * DMA_BUF_FRAMES * 1000000) // self.rate
+        return self.t0 + frames_to_us(s * DMA_BUF_FRAMES, self.rate)
 
     def events(self, now, air):
         """Process the slot ends up to now: the amp's history gets each slot's content."""
@@ -330,13 +373,13 @@ class DmaRx:
         return self
 
     def slot_end(self, r):
-        return self.t0 + ((r + 1) * DMA_BUF_FRAMES * 1000000) // self.rate
+        return self.t0 + frames_to_us((r + 1) * DMA_BUF_FRAMES, self.rate)
 
     def take(self):
         """At a buffer boundary: wait for the next buffer; returns the frames skipped."""
         r = self.pos // DMA_BUF_FRAMES
         now = self.clock.now()
-        done = ((now - self.t0) * self.rate // 1000000) // DMA_BUF_FRAMES  # full buffers
+        done = us_to_frames(now - self.t0, self.rate) // DMA_BUF_FRAMES  # full buffers
         oldest = done - (self.m - 1)
         skipped = 0
         if r < oldest:
@@ -358,6 +401,15 @@ def _copy16(dst, at: int, src, start: int, n: int):
         i += 1
 
 
+@micropython.viper
+def _zero16(dst, at: int, n: int):
+    d = ptr16(dst)
+    i = 0
+    while i < n:
+        d[at + i] = 0
+        i += 1
+
+
 def _q14(v):
     return int(round(v * 16384))
 
@@ -374,12 +426,15 @@ class Air:
         snr = float(opts.get("snr", 40))
         if "noisy" in self.faults:
             snr = 6.0
-        self.ring = array.array("h", bytes(2 * RING))
+        self.ring = bytearray(2 * RING)  # int16 frames (viper ptr16): one block, no copy
         # The TX DMA buffers: on an ESP32 they come from the system heap (MALLOC_CAP_DMA),
         # not MicroPython's, so the sim keeps one pool for them from power-on.
-        self.dma_pool = bytearray(DMA_POOL_BYTES)
-        self.dma_target = array.array("i", [0] * (DMA_POOL_BYTES // 512))
-        self.dma_free = array.array("i", [0] * (DMA_POOL_BYTES // 512))
+        # (dma_pool: its size in bytes; the QEMU board keeps it to its profile's TX ibuf,
+        # the real heap there is small; a larger ibuf then fails as ESP_ERR_NO_MEM does)
+        pool = int(opts.get("dma_pool", DMA_POOL_BYTES))
+        self.dma_pool = bytearray(pool)
+        self.dma_target = array.array("i", [0] * (pool // 512))
+        self.dma_free = array.array("i", [0] * (pool // 512))
         self.tx_ring = DmaTx(self.clock, self.dma_pool, self.dma_target, self.dma_free)
         self.rx_ring = DmaRx(self.clock)
         self.par = array.array("i", [0] * 20)
@@ -426,15 +481,20 @@ class Air:
         """I2S TX constructed: its clock and DMA ring start now (the constructor's last
         step is i2s_channel_enable(), machine_i2s.c)."""
         self.tx = None
+        if self.rx is None:
+            self.clock.rebase()
         self.mat = 0
         self.st[_S_TXCOUNT] = 0
-        for i in range(RING):
-            self.ring[i] = 0
+        _zero16(self.ring, 0, RING)
         self.tx = self.tx_ring.start(self.rate, ibuf)
         self._align()
 
     def start_rx(self, ibuf):
         """I2S RX constructed: the mic's clock starts (and with it its start-up)."""
+        if self.tx is not None and self.tx.stop_slot is not None:
+            self.tx = None  # a TX stream that ended before this one: the amp is silent
+        if self.tx is None:
+            self.clock.rebase()
         self.rx = self.rx_ring.start(self.rate, ibuf)
         self.rx_count = 0
         for i in range(7):
@@ -446,7 +506,7 @@ class Air:
         # RX frame 0 heard at amp output frame (RX enable - TX enable) on the shared clock.
         if self.rx is not None and self.tx is not None:
             d = self.rx.t0 - self.tx.t0
-            self.st[_S_RXSRC] = self.rx.pos + d * self.rate // 1000000
+            self.st[_S_RXSRC] = self.rx.pos + us_to_frames(d, self.rate)
         elif self.rx is not None:
             self.st[_S_RXSRC] = -(1 << 30)  # no TX: nothing plays
 
@@ -468,8 +528,7 @@ class Air:
             start = tx.content(s)
             at = (s * DMA_BUF_FRAMES) % RING
             if start < 0:
-                for i in range(at, at + DMA_BUF_FRAMES):
-                    self.ring[i] = 0
+                _zero16(self.ring, at, DMA_BUF_FRAMES)
             else:
                 _copy16(self.ring, at, tx.bufs, start, DMA_BUF_FRAMES)
             self.mat += 1
@@ -551,3 +610,86 @@ class Air:
             rx.pos += k
             self.rx_count += k
             done += k
+
+
+class I2S:
+    """machine.I2S on the model, with the ESP32 port's constructor and methods
+    (ports/esp32/machine_i2s.c: blocking mode only). A board binds AIR, its one Air, and
+    may hook _started (each constructor) and _reading (each readinto)."""
+
+    RX = 1
+    TX = 2
+    MONO = 0
+    STEREO = 1
+    AIR = None
+    MIC_SLOT = "left"  # the level of the mic's L/R pin
+
+    def __init__(self, id, *, sck, ws, sd, mck=None, mode, bits, format, rate, ibuf):
+        if mck is not None:
+            raise ValueError("mck not supported")  # as on the ESP32 port
+        if bits not in (16, 32):
+            raise ValueError("invalid bits")
+        self.id = id
+        self.mode = mode
+        self.bits = bits
+        self.format = format
+        self.rate = rate
+        self.ibuf = ibuf
+        self._started()
+        air = self.AIR
+        if rate != air.rate:
+            air.set_rate(rate)
+        self.air = air
+        self.frame_bytes = (bits // 8) * (2 if format == self.STEREO else 1)
+        if mode == self.RX:
+            if bits != 32 or format != self.STEREO:
+                # The model produces what the ESP32 RX hardware reads: 32-bit stereo.
+                raise ValueError("the acoustic model's RX supports bits=32, format=STEREO")
+            air.set_slot(1 if self.MIC_SLOT == "right" else 0)
+            air.start_rx(ibuf)  # the mic starts up again when its clock starts
+        elif bits != 16 or format != self.MONO:
+            raise ValueError("the acoustic model's TX supports bits=16, format=MONO")
+        else:
+            air.start_tx(ibuf)
+        self._open = True
+        self._reads = 0
+
+    def _started(self):
+        pass
+
+    def _reading(self):
+        pass
+
+    def readinto(self, buf):
+        if not self._open or self.mode != self.RX:
+            raise OSError(1)
+        n = len(buf) // 8
+        self._reads += 1
+        self._reading()
+        self.air.rx_read(buf, n)
+        return n * 8
+
+    def write(self, buf):
+        if not self._open or self.mode != self.TX:
+            raise OSError(1)
+        n = len(buf) // 2
+        self.air.tx_write(buf, n)
+        return n * 2
+
+    def irq(self, handler):
+        raise OSError(95)  # non-blocking mode is not modelled
+
+    @staticmethod
+    def shift(*, buf, bits, shift):
+        a = array.array("h" if bits == 16 else "i", bytes(buf))
+        for i in range(len(a)):
+            a[i] = a[i] << shift if shift > 0 else a[i] >> -shift
+        buf[:] = bytes(a)
+
+    def deinit(self):
+        if self._open:
+            if self.mode == self.TX:
+                self.air.stop_tx()
+            else:
+                self.air.stop_rx()
+        self._open = False

@@ -29,12 +29,6 @@ _STALL_MS = int(simctl.OPTS.get("loop_stall_ms", 0))
 _STALL_AT = 24  # the RX read before which the loop stalls (mid-recording)
 
 
-def _air(rate):
-    if rate != _AIR.rate:
-        _AIR.set_rate(rate)
-    return _AIR
-
-
 def unique_id():
     uid = simctl.OPTS.get("uid", "a0b1c2d3e4f5")
     return bytes(int(uid[i : i + 2], 16) for i in range(0, 12, 2))
@@ -131,79 +125,19 @@ class _PinIRQ:
         return self.pin._trigger
 
 
-class I2S:
-    RX = 1
-    TX = 2
-    MONO = 0
-    STEREO = 1
+class I2S(acoustic.I2S):
+    AIR = _AIR
+    MIC_SLOT = simctl.OPTS.get("mic_slot", "left")
 
-    def __init__(self, id, *, sck, ws, sd, mck=None, mode, bits, format, rate, ibuf):
-        if mck is not None:
-            raise ValueError("mck not supported")  # as on the ESP32 port
-        if bits not in (16, 32):
-            raise ValueError("invalid bits")
-        self.id = id
-        self.mode = mode
-        self.bits = bits
-        self.format = format
-        self.rate = rate
-        self.ibuf = ibuf
+    def _started(self):
         simctl.CONTROL.poll()  # a wire the rig cut just now is cut for this stream
-        self.air = _air(rate)
-        self.frame_bytes = (bits // 8) * (2 if format == self.STEREO else 1)
-        if mode == self.RX:
-            if bits != 32 or format != self.STEREO:
-                # The model produces what the ESP32 RX hardware reads: 32-bit stereo.
-                raise ValueError("virtual board RX supports bits=32, format=STEREO")
-            slot = simctl.OPTS.get("mic_slot", "left")
-            self.air.set_slot(1 if slot == "right" else 0)
-            self.air.start_rx(ibuf)  # the mic starts up again when its clock starts
-        elif bits != 16 or format != self.MONO:
-            raise ValueError("virtual board TX supports bits=16, format=MONO")
-        else:
-            self.air.start_tx(ibuf)
-        self._open = True
-        self._reads = 0
 
-    def readinto(self, buf):
-        if not self._open or self.mode != self.RX:
-            raise OSError(1)
-        n = len(buf) // 8
+    def _reading(self):
         simctl.check_ctrl_c()
-        self._reads += 1
         if self._reads == _STALL_AT and _STALL_MS:
             # The capture loop stalls once (a GC, a flash write): on the firmware's own
             # thread, so the RX ring overruns by the shared clock, as on a board.
             time.sleep_ms(_STALL_MS)
-        self.air.rx_read(buf, n)
-        return n * 8
-
-    def write(self, buf):
-        if not self._open or self.mode != self.TX:
-            raise OSError(1)
-        n = len(buf) // 2
-        self.air.tx_write(buf, n)
-        return n * 2
-
-    def irq(self, handler):
-        raise OSError(95)  # non-blocking mode is not modelled
-
-    @staticmethod
-    def shift(*, buf, bits, shift):
-        import array
-
-        a = array.array("h" if bits == 16 else "i", bytes(buf))
-        for i in range(len(a)):
-            a[i] = a[i] << shift if shift > 0 else a[i] >> -shift
-        buf[:] = bytes(a)
-
-    def deinit(self):
-        if self._open:
-            if self.mode == self.TX:
-                self.air.stop_tx()
-            else:
-                self.air.stop_rx()
-        self._open = False
 
 
 class WDT:
