@@ -10,6 +10,7 @@ def run(root, modules):
     sys.path.insert(0, root + "/firmware")
     sys.path.insert(0, root + "/tests/sim")  # the virtual board's models (boards/sim)
     sys.path.insert(0, root + "/boards/sim")
+    sys.path.insert(0, root + "/boards/esp32-qemu")  # the QEMU board's I2S on that model
     passed = 0
     failed = 0
     skipped = 0

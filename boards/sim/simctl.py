@@ -31,6 +31,7 @@ class FlashBlockDevice:
         self.f = open(path, "r+b")
         self.nblocks = nblocks
         self.writes = 0
+        self.reads = 0  # (counted: on the QEMU board each flash operation costs ~10 ms)
         self.powercut_after = int(OPTS.get("powercut_after", 0))
         # Allocated once: the sim shares the board's heap, and a 4 KB block allocated per
         # erase would fragment it (a real flash erase costs the app no heap at all).
@@ -45,6 +46,7 @@ class FlashBlockDevice:
             time.sleep(10)
 
     def readblocks(self, block, buf, offset=0):
+        self.reads += 1
         self.f.seek(block * _BLOCK + offset)
         self.f.readinto(buf)
 

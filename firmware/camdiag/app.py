@@ -59,6 +59,7 @@ def _setup():
         # resume() runs it again)
         if STATE["buffers"] is None:
             try:
+                hw.prepare_audio(prof)
                 STATE["buffers"] = _reserve(prof)  # first, while the heap is whole
             except MemoryError:
                 # Run on without it: a self-test then allocates (and says so if it cannot).
@@ -77,7 +78,9 @@ def _setup():
     wcfg = cfg.get("wifi") or {}
     STATE["base"] = "idle" if wcfg.get("ssid") else "setup"
     if prof is not None:
-        _wifi_setup(prof, wcfg)
+        heartbeat()  # each step of the set-up is a beat: its imports read flash, and on
+        _wifi_setup(prof, wcfg)  # the QEMU board every flash read costs ~10 ms
+        heartbeat()
     show(STATE["base"])
     STATE["started"] = True
 

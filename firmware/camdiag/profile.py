@@ -54,9 +54,10 @@ _AUDIO = {
     # Which I2S channel is enabled first; the capture measures the time between the two
     # and the analysis allows for either order.
     "start": ("str", "tx_first", ("tx_first", "rx_first")),
-    # machine: the port's machine.I2S. none: the board has no usable I2S (the QEMU board:
-    # its TX write() never returns), so a self-test reports i2s_fault instead of hanging.
-    "driver": ("str", "machine", ("machine", "none")),
+    # machine: the port's machine.I2S. model: an acoustic model on the board (the QEMU
+    # board, which emulates no I2S: boards/esp32-qemu/acoustic_i2s.py). none: the board
+    # has no usable I2S, so a self-test reports i2s_fault instead of hanging.
+    "driver": ("str", "machine", ("machine", "model", "none")),
     "tone_amplitude": ("num", 0.5, [0.01, 1.0]),
     "tx": ("dict", REQUIRED, _I2S_TX),
     "rx": ("dict", REQUIRED, _I2S_RX),

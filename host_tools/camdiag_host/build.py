@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import FIRMWARE_DIR
+from . import FIRMWARE_DIR, ROOT
 from . import boards as _boards
 from .errors import CamdiagError
 
@@ -56,6 +56,11 @@ def compile_module(src: Path, arch: str) -> bytes:
         out.unlink(missing_ok=True)
 
 
+# The on-board acoustic model, for boards whose profile says audio.driver "model".
+MODEL_FILES = (ROOT / "boards" / "sim" / "acoustic.py",
+               ROOT / "boards" / "esp32-qemu" / "acoustic_i2s.py")
+
+
 def firmware_files(board: str, source: bool = False) -> list[FlashFile]:
     """Everything deploy writes: /lib/camdiag/* (.mpy or .py), /boot.py, /main.py, /board.json."""
     profile = _boards.load(board)
@@ -69,6 +74,11 @@ def firmware_files(board: str, source: bool = False) -> list[FlashFile]:
     for name in ("boot.py", "main.py"):
         files.append(FlashFile(f"/{name}", (FIRMWARE_DIR / name).read_bytes()))
     files.append(FlashFile("/board.json", _boards.path(board).read_bytes()))
+    if profile["audio"].get("driver") == "model":
+        # the board's I2S is an acoustic model on the board (the QEMU board): it is part
+        # of the board, not of camdiag, but goes on with it (firmware/camdiag/hw.py)
+        for src in MODEL_FILES:
+            files.append(FlashFile(f"/lib/{src.stem}.mpy", compile_module(src, arch)))
     return files
 
 

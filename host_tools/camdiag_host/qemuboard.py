@@ -20,6 +20,7 @@ firmware/*.bin).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -33,6 +34,8 @@ from . import ROOT
 from .errors import CamdiagError
 
 QEMU_OPTIONS = ("qemu", "rom", "image", "flash", "board")
+# The on-board acoustic model's options (boards/esp32-qemu/acoustic_i2s.py), as on sim://
+MODEL_OPTIONS = ("fault", "seed", "snr", "realtime", "mic_slot", "sd_float")
 FLASH_BYTES = 4 << 20
 APP_OFFSET = 0x1000  # where the ESP32's second-stage bootloader image goes
 # ports/esp32/partitions-4MiB.csv (ESP32_GENERIC): vfs, data, fat, 0x200000, 0x200000
@@ -46,6 +49,49 @@ HOW_TO_GET = ("install Espressif's QEMU (`idf_tools.py install qemu-xtensa`, plu
               "holding qemu-system-xtensa, rom/ and firmware/*.bin")
 
 
+# Run on the board (raw REPL): a RAM disk at /ram, for code that should not load from the
+# emulated flash, where every read costs ~10 ms (tests/test_on_qemu.py, `make bench`).
+RAMDISK = """
+import vfs, sys
+class RAMBlockDev:
+    # a bytearray per block: the ESP32's heap grows in separate areas, and one block
+    # of 100 KB may not fit in any of them (py/gc.c gc_try_add_heap)
+    def __init__(self, block_size, num_blocks):
+        self.block_size = block_size
+        self.blocks = [bytearray(block_size) for _ in range(num_blocks)]
+    def readblocks(self, n, buf, off=0):
+        bs = self.block_size
+        mv = memoryview(buf)
+        i = 0
+        while i < len(buf):
+            a = off + i
+            b = self.blocks[n + a // bs]
+            k = min(len(buf) - i, bs - a % bs)
+            mv[i:i + k] = b[a % bs:a % bs + k]
+            i += k
+    def writeblocks(self, n, buf, off=None):
+        bs = self.block_size
+        off = off or 0
+        i = 0
+        while i < len(buf):
+            a = off + i
+            b = self.blocks[n + a // bs]
+            k = min(len(buf) - i, bs - a % bs)
+            b[a % bs:a % bs + k] = buf[i:i + k]
+            i += k
+    def ioctl(self, op, arg):
+        if op == 4: return len(self.blocks)
+        if op == 5: return self.block_size
+        if op == 6: return 0
+_bd = RAMBlockDev(512, {blocks})
+vfs.VfsLfs2.mkfs(_bd)
+vfs.mount(vfs.VfsLfs2(_bd), "/ram")
+import os
+for d in {dirs}:
+    os.mkdir(d)
+"""
+
+
 def parse_qemu_url(url: str) -> dict:
     """`qemu://?image=x.bin` -> {"image": "x.bin"}; unknown options are refused."""
     parts = urlsplit(url)
@@ -53,9 +99,12 @@ def parse_qemu_url(url: str) -> dict:
         raise CamdiagError(f"not a QEMU board URL: {url}")
     opts = dict(parse_qsl(parts.query, keep_blank_values=True))
     for key in opts:
-        if key not in QEMU_OPTIONS:
+        if key not in QEMU_OPTIONS + MODEL_OPTIONS:
             raise CamdiagError(f"unknown QEMU board option '{key}' in {url}: use "
-                               f"{', '.join(QEMU_OPTIONS)}")
+                               f"{', '.join(QEMU_OPTIONS + MODEL_OPTIONS)}")
+    from .simboard import check_model
+
+    check_model(opts, url)
     return opts
 
 
@@ -137,8 +186,10 @@ class QemuBoard:
         cache = ROOT / "build" / "qemu-images"
         cache.mkdir(parents=True, exist_ok=True)
         fs = cache / f"{self.board}-{os.getpid()}.lfs"
+        model = {k: self.options[k] for k in MODEL_OPTIONS if k in self.options}
         try:
-            simboard.make_flash_image(fs, self.board, VFS_BYTES // 4096)
+            simboard.make_flash_image(fs, self.board, VFS_BYTES // 4096,
+                                      files={"/model.json": json.dumps(model).encode()})
             h.update(fs.read_bytes())
             out = cache / f"{self.board}-{h.hexdigest()[:20]}.bin"
             if not out.exists():

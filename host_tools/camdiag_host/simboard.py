@@ -51,7 +51,7 @@ SIM_FIRMWARE_HEAP_KB = round(FIRMWARE_HEAP_KB * UNIX_PORT_SCALE)  # 124
 # boards/sim: ROM, REPL, sim models (tests/host/test_sim_budget.py), including 16 KB for the
 # I2S TX DMA buffers (boards/sim/acoustic.py DMA_POOL_BYTES), which an ESP32 takes from its
 # system heap, not MicroPython's: the firmware's budget must not pay for them.
-SIM_OVERHEAD_KB = 88
+SIM_OVERHEAD_KB = 90
 HEAP_KB = SIM_FIRMWARE_HEAP_KB + SIM_OVERHEAD_KB
 # The first of the firmware's heap areas: the port's 64 KB initial heap, in unix terms (the
 # rest comes as a second area beyond a fence: boards/sim/rom.py split_heap).
@@ -94,6 +94,41 @@ def check_radio(rssi: str | None = None, scan: str | None = None) -> None:
         raise CamdiagError(f"unknown scan table scan={scan}: use {', '.join(SCAN_TABLES)}")
 
 
+def model_faults() -> tuple:
+    """The acoustic model's fault names (FAULTS in boards/sim/acoustic.py, read as text:
+    that module is MicroPython)."""
+    import ast
+
+    tree = ast.parse((BOARDS_DIR / "sim" / "acoustic.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "FAULTS":
+            return tuple(ast.literal_eval(node.value))
+    raise CamdiagError("boards/sim/acoustic.py has no FAULTS")
+
+
+def check_model(opts: dict, url: str) -> None:
+    """The acoustic model's options, checked before a board starts: a misspelt fault would
+    otherwise pass as a healthy board, and a bad number would fail inside the board."""
+    known = model_faults()
+    for f in (x for x in opts.get("fault", "").split(",") if x):
+        if f not in known:
+            raise CamdiagError(f"unknown fault '{f}' in {url}: use {', '.join(known)}")
+    for key, conv, ok, what in (
+            ("seed", int, lambda v: 0 <= v < 2**31, "a whole number 0..2147483647"),
+            ("snr", float, lambda v: 0 <= v <= 120, "a number of dB, 0..120"),
+            ("realtime", int, lambda v: v in (0, 1), "0 or 1")):
+        if key in opts:
+            try:
+                good = ok(conv(opts[key]))
+            except ValueError:
+                good = False
+            if not good:
+                raise CamdiagError(f"bad {key}={opts[key]} in {url}: use {what}")
+    for key, values in (("mic_slot", ("left", "right")), ("sd_float", ("zero", "random", "hold"))):
+        if key in opts and opts[key] not in values:
+            raise CamdiagError(f"bad {key}={opts[key]} in {url}: use {', '.join(values)}")
+
+
 def micropython_binary() -> str:
     """The unix-port binary: $MICROPYTHON, the venv's, or PATH's; else say how to get one."""
     env = os.environ.get("MICROPYTHON")
@@ -125,20 +160,24 @@ def parse_sim_url(url: str) -> dict:
             )
         opts[key] = ",".join(values)
     check_radio(opts.get("rssi"), opts.get("scan"))
+    check_model(opts, url)
     return opts
 
 
 def make_flash_image(path: Path, board: str, blocks: int = FLASH_BLOCKS,
-                     config: dict | None = None, audio: dict | None = None) -> None:
+                     config: dict | None = None, audio: dict | None = None,
+                     files: dict | None = None) -> None:
     """A fresh LittleFS2 image with the current firmware and board profile, as a factory
-    would program it (config: a /config.json provisioned with it, e.g. Wi-Fi). Built by the
-    unix port itself (boards/sim/mkimage.py), cached under build/ by the hash of everything
-    that goes into it."""
+    would program it (config: a /config.json provisioned with it, e.g. Wi-Fi; files: more
+    {device path: bytes}). Built by the unix port itself (boards/sim/mkimage.py), cached
+    under build/ by the hash of everything that goes into it."""
     import hashlib
 
     extra = json.dumps(config, sort_keys=True) if config else ""
     h = hashlib.sha256((extra + json.dumps(audio or {}, sort_keys=True)).encode())
-    for src in sorted((ROOT / "firmware").rglob("*.py")) + [
+    for name, data in sorted((files or {}).items()):
+        h.update(name.encode() + b"\0" + data)
+    for src in sorted((ROOT / "firmware").rglob("*.py")) + list(build.MODEL_FILES) + [
         BOARDS_DIR / "sim" / "mkimage.py", (BOARDS_DIR / board / "board.json")
     ]:
         if src.exists():
@@ -148,13 +187,13 @@ def make_flash_image(path: Path, board: str, blocks: int = FLASH_BLOCKS,
     if not cache.exists():
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        _build_flash_image(tmp, board, blocks, extra, audio)
+        _build_flash_image(tmp, board, blocks, extra, audio, files)
         os.replace(tmp, cache)  # atomic: parallel test workers may race to build it
     shutil.copyfile(cache, path)
 
 
 def _build_flash_image(path: Path, board: str, blocks: int, config: str = "",
-                       audio: dict | None = None) -> None:
+                       audio: dict | None = None, more: dict | None = None) -> None:
     files = build.firmware_files(board)
     if audio:  # the board profile's DMA settings changed (sim options tx_ibuf, ...)
         for i, f in enumerate(files):
@@ -166,6 +205,7 @@ def _build_flash_image(path: Path, board: str, blocks: int, config: str = "",
                     "ibuf", 16384))
                 prof["audio"]["start"] = audio.get("i2s_start", "tx_first")
                 files[i] = build.FlashFile(f.path, json.dumps(prof).encode())
+    files += [build.FlashFile(name, data) for name, data in sorted((more or {}).items())]
     with tempfile.TemporaryDirectory(prefix="camdiag-stage-") as stage:
         build.write_staging(files, Path(stage))
         if config:
