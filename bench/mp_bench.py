@@ -1,11 +1,13 @@
 # Analysis speed on the MicroPython unix port: micropython bench/mp_bench.py ROOT
+# (or on a board, run with BENCH_ROOT and BENCH_LOADED set before it: camdiag_host.bench).
 # Prints one JSON line: seconds of audio analysed per second, viper and portable kernels.
 import sys
 import time
 import json
 
-sys.path.insert(0, sys.argv[1] + "/firmware")
-sys.path.insert(0, sys.argv[1] + "/tests/firmware")
+ROOT = globals().get("BENCH_ROOT") or sys.argv[1]
+sys.path.insert(0, ROOT + "/firmware")
+sys.path.insert(0, ROOT + "/tests/firmware")
 from camdiag import profile  # noqa: E402
 from camdiag.analysis import Analyzer  # noqa: E402
 from camdiag.capture import LoopbackCapture
@@ -15,6 +17,8 @@ from fwtest import FakeRx, FakeTx, board_json  # noqa: E402
 
 prof = profile.validate(board_json("sim"))
 plan = Plan(prof)
+# a board runs this from a RAM disk, which it frees here for the buffers (camdiag_host.bench)
+globals().get("BENCH_LOADED", lambda: None)()
 audio_s = plan.capture_frames / plan.rate
 out = {"audio_s": audio_s}
 for name in ("viper", "portable"):

@@ -166,6 +166,69 @@ def sim_overhead() -> int:
     raise RuntimeError(res.stdout.decode(errors="replace"))
 
 
+# -- the same figures on the real ESP32 port (the QEMU board) ---------------------------
+_QEMU_BENCH_MODULES = ("__init__", "compat", "profile", "plan", "kernels", "kernels_viper",
+                       "kernels_portable", "capture", "analysis")
+
+
+# Before bench/mp_bench.py on the QEMU board: every module it needs loaded, then the RAM
+# disk freed for its buffers (the 20 KB stimulus needs a block the disk's would split).
+_QEMU_BENCH_PRELUDE = """
+BENCH_ROOT = '/ram'
+def BENCH_LOADED():
+    import sys, vfs, gc
+    import camdiag.kernels_viper, camdiag.kernels_portable
+    vfs.umount('/ram')
+    _bd.blocks = None
+    gc.collect()
+"""
+
+
+def qemu_figures() -> dict | None:
+    """Analysis speed (viper and portable), board start and heap on the ESP32 port in QEMU:
+    bench/mp_bench.py from a RAM disk on a blank board (the emulated flash costs ~10 ms per
+    read). None where QEMU is not found (the table says so). QEMU is not cycle-accurate:
+    its speed figures are the emulator's, read as relative (viper against portable)."""
+    from . import qemuboard
+    from .build import compile_module
+
+    if qemuboard.available() is not None:
+        return None
+    out = {}
+    t0 = time.perf_counter()
+    with qemuboard.QemuBoard(deploy_firmware=False) as board:
+        out["start_to_repl_s"] = time.perf_counter() - t0
+        files = [(f"/ram/firmware/camdiag/{m}.mpy",
+                  compile_module(ROOT / "firmware" / "camdiag" / f"{m}.py", "xtensawin"))
+                 for m in _QEMU_BENCH_MODULES]
+        files += [("/ram/tests/firmware/fwtest.mpy",
+                   compile_module(ROOT / "tests" / "firmware" / "fwtest.py", "xtensawin")),
+                  ("/ram/boards/sim/board.json", (ROOT / "boards" / "sim" / "board.json")
+                   .read_bytes())]
+        dirs = ["/ram/firmware", "/ram/firmware/camdiag", "/ram/tests", "/ram/tests/firmware",
+                "/ram/boards", "/ram/boards/sim"]
+        with DeviceLink(board.url) as link:
+            t1 = time.perf_counter()
+            o, _ = link.exec_raw("import gc\ngc.collect()\nprint(gc.mem_alloc(), gc.mem_free())")
+            out["first_call_s"] = time.perf_counter() - t1
+            out["blank_mem_alloc"], out["blank_mem_free"] = (int(v) for v in o.split())
+            blocks = sum(-(-len(d) // 512) + 1 for _p, d in files) + 24
+            _o, err = link.exec_raw(qemuboard.RAMDISK.format(blocks=blocks, dirs=dirs),
+                                    timeout=60)
+            if err:
+                raise RuntimeError(err.decode(errors="replace"))
+            for path, data in files:
+                link.transport.fs_writefile(path, data, chunk_size=1024)
+            src = (ROOT / "bench" / "mp_bench.py").read_text()
+            o, err = link.exec_raw(_QEMU_BENCH_PRELUDE + src,
+                                   timeout=900)
+            if err:
+                raise RuntimeError(err.decode(errors="replace"))
+            out["analysis"] = json.loads(o.decode().strip().splitlines()[-1])
+            link.close(resume=False)
+    return out
+
+
 def main() -> int:
     results: dict = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "heap_cap_kb": HEAP_KB}
     print("measuring analysis speed on the MicroPython unix port ...", flush=True)
@@ -181,6 +244,8 @@ def main() -> int:
     results["info_e2e_s"], results["info_e2e_runs"] = _median_cli(["info", "--port", "sim://"])
     results["selftest_e2e_s"], results["selftest_e2e_runs"] = _median_cli(
         ["selftest", "--port", "sim://", "--no-log"])
+    print("measuring the same on the real ESP32 port in QEMU (a few minutes) ...", flush=True)
+    results["qemu"] = qemu_figures()
     mpy = [f for f in firmware_files("esp32s3-devkit") if f.path.endswith(".mpy")]
     results["mpy_xtensawin_bytes"] = sum(len(f.data) for f in mpy)
     results["mpy_files"] = len(mpy)
@@ -228,6 +293,32 @@ def main() -> int:
          f"{w['mem_after'] / 1024:.1f}", "KB board total (transient modules unloaded)"),
         ("RSSI history ring", f"{w['history_bytes']}", "bytes (24 h at 30 s on a board)"),
     ]
+    q = results["qemu"]
+    if q is None:
+        from .qemuboard import available
+
+        rows.append(("the ESP32 port in QEMU", "not run", available() or ""))
+    else:
+        qa = q["analysis"]
+        q_ratio = qa["viper"]["audio_per_cpu_s"] / qa["portable"]["audio_per_cpu_s"]
+        u_ratio = a["viper"]["audio_per_cpu_s"] / a["portable"]["audio_per_cpu_s"]
+        rows += [
+            ("analysis speed, viper (ESP32 port, QEMU)",
+             f"{qa['viper']['audio_per_cpu_s']:.1f}",
+             f"s of audio per s (unix port {a['viper']['audio_per_cpu_s']:.0f}; QEMU's "
+             "speed, not the chip's)"),
+            ("analysis speed, portable (ESP32 port, QEMU)",
+             f"{qa['portable']['audio_per_cpu_s']:.2f}",
+             f"s of audio per s (viper {q_ratio:.0f}x faster there, {u_ratio:.0f}x on unix)"),
+            ("capture loop, viper / portable (QEMU)",
+             f"{qa['viper']['capture_loop_s']:.2f} / {qa['portable']['capture_loop_s']:.2f}",
+             f"s for {qa['audio_s']:.2f} s of audio (must stay below it)"),
+            ("QEMU board start to first device call",
+             f"{q['start_to_repl_s'] + q['first_call_s']:.1f}",
+             "s (blank board to its REPL; with camdiag on LittleFS ~4 min: flash reads)"),
+            ("heap on a blank ESP32 port (gc.mem_free)", f"{q['blank_mem_free'] / 1024:.1f}",
+             f"KB free, {q['blank_mem_alloc'] / 1024:.1f} KB in use"),
+        ]
     width = max(len(r[0]) for r in rows)
     print()
     for name, value, unit in rows:
