@@ -40,18 +40,21 @@ browser:
 		(echo "make browser: could not install Debian's chromium (apt-get install chromium)"; exit 1)
 
 test: setup browser
-	$(PY) -m pytest -q -n $(WORKERS) tests --ignore=tests/test_on_qemu.py
+	$(PY) -m pytest -q -n $(WORKERS) tests --ignore=tests/test_on_qemu.py \
+		--ignore=tests/test_qemu_board.py
 	$(MAKE) --no-print-directory qemu
 	$(MAKE) --no-print-directory hil
 
-# The firmware tests on the real ESP32 port in Espressif's QEMU (tests/test_on_qemu.py).
+# The firmware tests on the real ESP32 port in Espressif's QEMU (tests/test_on_qemu.py) and
+# the HIL checks that need no radio on a QEMU board with camdiag (tests/test_qemu_board.py):
+# two emulators side by side.
 # Tools: CAMDIAG_QEMU_DIR (default ../shared/esp32-qemu). Without them: one line, and on.
 qemu: setup
 	@why=$$($(PY) -c "from camdiag_host.qemuboard import available; print(available() or '')"); \
 	if [ -n "$$why" ] && [ -z "$$CAMDIAG_QEMU_REQUIRED" ]; then \
 		echo "QEMU tier not run: $$why"; \
 	else \
-		$(PY) -m pytest -q tests/test_on_qemu.py; \
+		$(PY) -m pytest -q -n 2 --dist loadfile tests/test_on_qemu.py tests/test_qemu_board.py; \
 	fi
 
 unit: setup

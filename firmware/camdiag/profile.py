@@ -128,6 +128,14 @@ _WIFI = {
     "echo_bytes": ("int", 172, [16, 1400]),  # 160 B G.711 + 12 B RTP header
 }
 
+# LittleFS reads: 0 keeps the port's mount (ports/esp32/modules/_boot.py: readsize 32, a
+# 128-byte cache, extmod/vfs_lfsx.c). The QEMU board asks for 512: each flash operation
+# there costs ~10 ms, and a path lookup walks a metadata log in read_size steps. Read by
+# /boot.py before anything else (firmware/boot.py); the on-flash format is the same.
+_STORAGE = {
+    "read_size": ("int", 0, (0, 32, 64, 128, 256, 512, 1024)),
+}
+
 _SPEC = {
     "name": ("str", REQUIRED, None),
     "description": ("str", "", None),
@@ -143,6 +151,7 @@ _SPEC = {
     "timings": ("dict", {}, _TIMINGS),
     "limits": ("dict", {}, _LOOPBACK_LIMITS),
     "wifi": ("dict", {}, _WIFI),
+    "storage": ("dict", {}, _STORAGE),
 }
 
 

@@ -315,7 +315,7 @@ def main() -> int:
              f"s for {qa['audio_s']:.2f} s of audio (must stay below it)"),
             ("QEMU board start to first device call",
              f"{q['start_to_repl_s'] + q['first_call_s']:.1f}",
-             "s (blank board to its REPL; with camdiag on LittleFS ~4 min: flash reads)"),
+             "s (blank board to its REPL; with camdiag on LittleFS ~1 min: flash reads)"),
             ("heap on a blank ESP32 port (gc.mem_free)", f"{q['blank_mem_free'] / 1024:.1f}",
              f"KB free, {q['blank_mem_alloc'] / 1024:.1f} KB in use"),
         ]

@@ -262,6 +262,10 @@ class QemuBoard:
         raise CamdiagError(f"the QEMU board did not boot in {timeout:.0f} s (last output: "
                            f"{tail!r})")
 
+    def wait_booted(self, timeout: float = 300.0) -> None:
+        """After a reset: until the app announces itself again (or the REPL banner)."""
+        self._wait_booted(int(self.url.rsplit(":", 1)[1]), timeout)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
