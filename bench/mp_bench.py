@@ -10,7 +10,7 @@ sys.path.insert(0, ROOT + "/firmware")
 sys.path.insert(0, ROOT + "/tests/firmware")
 from camdiag import profile  # noqa: E402
 from camdiag.analysis import Analyzer  # noqa: E402
-from camdiag.capture import LoopbackCapture
+from camdiag.capture import LoopbackCapture  # noqa: E402
 from camdiag.kernels import Kernels  # noqa: E402
 from camdiag.plan import Plan  # noqa: E402
 from fwtest import FakeRx, FakeTx, board_json  # noqa: E402
