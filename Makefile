@@ -18,7 +18,7 @@ ifdef MICROPYTHON
 export MICROPYTHON
 endif
 
-.PHONY: setup browser demo test unit qemu hil bench soak deploy lint clean
+.PHONY: setup browser demo test unit qemu qemu-hil hil bench soak deploy lint clean
 
 setup: $(STAMP)
 
@@ -45,17 +45,20 @@ test: setup browser
 	$(MAKE) --no-print-directory qemu
 	$(MAKE) --no-print-directory hil
 
-# The firmware tests on the real ESP32 port in Espressif's QEMU (tests/test_on_qemu.py) and
-# the HIL checks that need no radio on a QEMU board with camdiag (tests/test_qemu_board.py):
-# two emulators side by side.
+# The firmware tests on the real ESP32 port in Espressif's QEMU (tests/test_on_qemu.py).
 # Tools: CAMDIAG_QEMU_DIR (default ../shared/esp32-qemu). Without them: one line, and on.
 qemu: setup
 	@why=$$($(PY) -c "from camdiag_host.qemuboard import available; print(available() or '')"); \
 	if [ -n "$$why" ] && [ -z "$$CAMDIAG_QEMU_REQUIRED" ]; then \
 		echo "QEMU tier not run: $$why"; \
 	else \
-		$(PY) -m pytest -q -n 2 --dist loadfile tests/test_on_qemu.py tests/test_qemu_board.py; \
+		$(PY) -m pytest -q tests/test_on_qemu.py; \
 	fi
+
+# The HIL checks that need no radio, on a QEMU board with camdiag (tests/test_qemu_board.py):
+# ~8 min (every boot reads flash for ~1 min in QEMU), so not part of `make test` yet.
+qemu-hil: setup
+	$(PY) -m pytest -q tests/test_qemu_board.py
 
 unit: setup
 	$(PY) -m pytest -q tests

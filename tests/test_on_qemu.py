@@ -22,8 +22,8 @@ MODULES = sorted(p.stem for p in (ROOT / "tests" / "firmware").glob("test_fw_*.p
 ARCH = "xtensawin"  # the ESP32 (LX6, windowed ABI): sys.implementation._mpy says so
 
 
-
-def _qemu_or_skip():
+def qemu_or_skip():
+    """Skip with the reason where QEMU is not found; in CI (CAMDIAG_QEMU_REQUIRED) fail."""
     why = qemuboard.available()
     if why is not None:
         if os.environ.get("CAMDIAG_QEMU_REQUIRED"):
@@ -75,7 +75,7 @@ def _files(module, root="/ram"):
 
 @pytest.fixture(scope="module")
 def blank_qemu_board():
-    _qemu_or_skip()
+    qemu_or_skip()
     with qemuboard.QemuBoard(deploy_firmware=False) as board:
         yield board
 
