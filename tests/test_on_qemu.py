@@ -18,7 +18,13 @@ from camdiag_host import build, qemuboard
 from camdiag_host.link import DeviceLink
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = sorted(p.stem for p in (ROOT / "tests" / "firmware").glob("test_fw_*.py"))
+# test_fw_selftest_model (a whole self-test on the on-board acoustic model) passed here 3
+# times out of 4: beside a RAM disk of its modules the real heap has ~1 KB to spare, and
+# the 10 KB capture buffer was once not found. The same self-test on the real port runs on
+# a QEMU board with camdiag on flash instead, where the app reserves it at boot as on a
+# chip (tests/test_qemu_board.py, make qemu-hil); on the unix port it runs in make test.
+MODULES = sorted(p.stem for p in (ROOT / "tests" / "firmware").glob("test_fw_*.py")
+                 if p.stem != "test_fw_selftest_model")
 ARCH = "xtensawin"  # the ESP32 (LX6, windowed ABI): sys.implementation._mpy says so
 
 
