@@ -64,15 +64,9 @@ def _files(module, root="/ram"):
            (f"{root}/tests/firmware/{module}.mpy",
             build.compile_module(ROOT / "tests" / "firmware" / f"{module}.py", ARCH))]
     needs = _needs(ROOT / "tests" / "firmware" / "fwtest.py")
-    text = (ROOT / "tests" / "firmware" / f"{module}.py").read_text()
-    # a module may name lazily imported modules its tests never reach (RAMDISK_SKIP)
-    skip = set(re.findall(r"\w+", "".join(re.findall(r"RAMDISK_SKIP = \(([^)]*)\)", text))))
-    for name in sorted(_needs(ROOT / "tests" / "firmware" / f"{module}.py", needs) - skip):
+    for name in sorted(_needs(ROOT / "tests" / "firmware" / f"{module}.py", needs)):
         src = ROOT / "firmware" / "camdiag" / f"{name}.py"
         out.append((f"{root}/firmware/camdiag/{name}.mpy", build.compile_module(src, ARCH)))
-    if _uses_model(module):
-        for src in build.MODEL_FILES:  # the on-board acoustic model
-            out.append((f"{MODEL_DIR}/{src.stem}.mpy", build.compile_module(src, ARCH)))
     for board in ("sim", "esp32s3-devkit", "esp32-qemu"):
         out.append((f"{root}/boards/{board}/board.json",
                     (ROOT / "boards" / board / "board.json").read_bytes()))
@@ -84,26 +78,6 @@ def blank_qemu_board():
     qemu_or_skip()
     with qemuboard.QemuBoard(deploy_firmware=False) as board:
         yield board
-
-
-MKDIRS = """
-import os
-for d in {dirs}:
-    try:
-        os.mkdir(d)
-    except OSError:
-        pass
-"""
-
-
-def _uses_model(module):
-    return "acoustic_i2s" in (ROOT / "tests" / "firmware" / f"{module}.py").read_text()
-
-
-# The on-board acoustic model goes on the board's own flash, not the RAM disk: a whole
-# self-test needs the heap that ~11 KB more of RAM disk would take (loaded once, slowly:
-# each flash read costs ~10 ms in QEMU).
-MODEL_DIR = "/model"
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -119,14 +93,13 @@ def test_firmware_module_on_the_esp32_port(blank_qemu_board, module):
         link.transport.enter_raw_repl(soft_reset=True)
         # room for the files (a block more each for LittleFS) and its own metadata
         blocks = sum(-(-len(data) // 512) + 1 for _p, data in files) + 24
-        out, err = link.exec_raw(qemuboard.RAMDISK.format(blocks=blocks, dirs=dirs[1:]) +
-                                 MKDIRS.format(dirs=[MODEL_DIR]), timeout=60)
+        out, err = link.exec_raw(qemuboard.RAMDISK.format(blocks=blocks, dirs=dirs[1:]),
+                                 timeout=60)
         assert not err, err.decode(errors="replace")
         for path, data in files:
             link.transport.fs_writefile(path, data, chunk_size=1024)
         out, err = link.exec_raw(
             f"import sys\nsys.path.insert(0, '{root}/tests')\nimport mp_runner\n"
-            f"sys.path.append('{MODEL_DIR}')\n"
             "import sys\nprint(sys.implementation._mpy, sys.platform)\n"
             f"mp_runner.run({root!r}, [{module!r}])\n", timeout=600)
         link.close(resume=False)

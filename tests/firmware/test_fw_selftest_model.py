@@ -5,10 +5,6 @@
 # heap; on the unix port the same code at 64 bits. MicroPython only (viper).
 from fwtest import is_micropython, profile, skip
 
-# The QEMU tier's RAM disk leaves out what these tests never import (selftest.run's Wi-Fi
-# checks): the heap they would take is the self-test's (tests/test_on_qemu.py).
-RAMDISK_SKIP = ("wifi_check", "wifi", "wifi_info")
-
 _BUFFERS = []  # the capture's buffers, reserved first as the app does at boot (app._reserve)
 
 
