@@ -266,8 +266,14 @@ def test_selftests_leave_the_heap_where_they_found_it(dut, fault_table):
         start = int(link.exec_raw(mem)[0])
         for _ in range(40):
             assert link.call("selftest", {"log": False})["verdict"] == "healthy"
-        end = int(link.exec_raw(mem)[0])
-    assert end - start <= 256, (start, end)
+        # The GC is conservative: now and then a stale word keeps a few hundred bytes of
+        # garbage for one reading (seen: +192..+416 in 1 reading of 10, back to +0 at the
+        # next). A leak stays: so the least of three readings, a self-test apart.
+        ends = []
+        for _ in range(3):
+            ends.append(int(link.exec_raw(mem)[0]))
+            link.call("selftest", {"log": False})
+    assert min(ends) - start <= 256, (start, ends)
     fault_table("memory", "40 self-tests in a row at the heap cap (110 KB in ESP32 terms)",
                 "no MemoryError; the heap after gc.collect() grew by at most 256 bytes "
                 "(`make soak`: 1000 runs)")
