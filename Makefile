@@ -61,7 +61,8 @@ qemu-hil: setup
 	$(PY) -m pytest -q tests/test_qemu_board.py
 
 unit: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(WORKERS) tests --ignore=tests/test_on_qemu.py \
+		--ignore=tests/test_qemu_board.py
 
 hil: setup browser
 	$(PY) -m pytest -q hil_tests $(foreach p,$(PORT),--port '$(p)') --rig $(RIG) \

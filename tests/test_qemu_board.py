@@ -115,6 +115,10 @@ def test_a_raw_repl_soft_reset_does_not_let_the_watchdog_kill_the_board(board):
     # the task watchdog the app armed runs on (ports/esp32/main.c). boot.py feeds it.
     wdt_s = 30  # the profile's timings.watchdog_ms (default)
     with DeviceLink(board.url) as link:
+        # the app noted the armed watchdog in the real port's RTC memory (camdiag.hw), for
+        # /boot.py to feed it before anything reads this board's slow flash
+        note, _ = link.exec_raw("import machine\nprint(machine.RTC().memory())")
+        assert note.strip() == b"b'camdiag-wdt:%d'" % (wdt_s * 1000), note
         # in the raw REPL (the link's): Ctrl-D soft-resets, as mpremote does; boot.py runs
         # in between, silent for longer than mpremote waits on this board's slow flash
         link.transport.serial.write(b"\x04")

@@ -16,7 +16,6 @@
 import sys
 import os
 import gc
-import json
 
 _READY = os.getenv("CAMDIAG_SIM_READY")
 
@@ -131,10 +130,7 @@ class Repl:
 
     def soft_reboot(self):
         w("MPY: soft reboot\r\n")
-        carry = simctl.wdt_carry()
-        if carry:  # (the host file system is unmounted: the shell writes it)
-            state = os.getenv("CAMDIAG_SIM_READY", "/dev/null") + ".carry"
-            os.system("echo '%s' > '%s'" % (json.dumps(carry), state))
+        simctl.carry(soft=True)
         sys.exit(EXIT_SOFT_RAW if self.raw else EXIT_SOFT_FRIENDLY)
 
     def execute(self, src, mode, raw_eof):
@@ -147,6 +143,7 @@ class Repl:
             exec(code, self.g)
         except SystemExit as e:
             if e.args and e.args[0] == EXIT_HARD_RESET:
+                simctl.carry(soft=False)
                 sys.exit(EXIT_HARD_RESET)
             if raw_eof:
                 w("\x04\x04")
@@ -359,8 +356,10 @@ def run_file(name):
         exec(compile(src, name, "exec"), {"__name__": "__main__"})
     except SystemExit as e:
         if e.args and e.args[0] == EXIT_HARD_RESET:
+            simctl.carry(soft=False)
             sys.exit(EXIT_HARD_RESET)
         w("MPY: soft reboot\r\n")
+        simctl.carry(soft=True)
         sys.exit(EXIT_SOFT_FRIENDLY)
     except BaseException as e:  # noqa: B036 - as pyexec_file does: report and go on
         sys.print_exception(e, _stdout)

@@ -149,6 +149,16 @@ class WDT:
         simctl.wdt_feed()
 
 
+class RTC:
+    # memory() only (ports/esp32/machine_rtc.c), over simctl's RTC memory
+    def memory(self, data=None):
+        if data is None:
+            return simctl.RTC_MEM[0]
+        if len(data) > simctl.RTC_MEM_MAX:
+            raise ValueError("buffer too long")
+        simctl.RTC_MEM[0] = bytes(data)
+
+
 class Timer:
     ONE_SHOT = 0
     PERIODIC = 1

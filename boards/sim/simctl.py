@@ -336,6 +336,7 @@ def _wdt_thread():
         if t and time.ticks_diff(time.ticks_ms(), _WDT["fed"]) > t:
             # (the host file system is not mounted any more: the shell leaves the marker)
             ready = os.getenv("CAMDIAG_SIM_READY") or "/dev/null"
+            carry(soft=False)
             os.system("echo watchdog > '%s.wdt'; kill -9 $PPID" % ready)
             time.sleep(10)
 
@@ -366,6 +367,26 @@ def wdt_carry():
 
 if OPTS.get("wdt_carry"):  # armed before the soft reset: still counting down
     wdt_start(OPTS["wdt_carry"]["timeout"], max(1, OPTS["wdt_carry"]["left"]))
+
+
+# -- RTC memory -------------------------------------------------------------------------------
+# machine.RTC().memory() (ports/esp32/machine_rtc.c): up to 2048 bytes in RTC_NOINIT memory,
+# kept across soft resets and chip resets; at power-on the magic word does not match and it
+# reads b"". (A reset the host forces on the virtual board, chip_reset(), drops it too.)
+RTC_MEM_MAX = 2048
+RTC_MEM = [bytes.fromhex(OPTS.get("rtc_mem", ""))]
+
+
+def carry(soft):
+    """Before this interpreter exits for a reset: what the next one inherits, the RTC memory
+    and, at a soft reset, the running watchdog. The supervisor hands it on (simboard.py)."""
+    state = {"rtc": RTC_MEM[0].hex()}
+    wdt = wdt_carry() if soft else None
+    if wdt:
+        state["wdt"] = wdt
+    # (the host file system is unmounted: the shell writes it)
+    path = (os.getenv("CAMDIAG_SIM_READY") or "/dev/null") + ".carry"
+    os.system("echo '%s' > '%s'" % (json.dumps(state), path))
 
 
 # -- timers: machine.Timer callbacks are soft on the ESP32: the timer ISR schedules them

@@ -4,11 +4,12 @@
    takes over a minute on a real board's 6 MB filesystem).
 2. Safe mode: the button held at boot skips the application (REPL only), so a board whose
    app misbehaves can still be reached and fixed.
-3. After a soft reset, keep the watchdog fed until the app takes over: the ESP-IDF task
+3. After a soft reset, the watchdog stays fed until the app takes over: the ESP-IDF task
    watchdog that machine.WDT armed runs on across a soft reset, but the machine.Timer that
    fed it is gone (ports/esp32/main.c: machine_timer_deinit_all), and after a raw-REPL soft
    reset (mpremote's), in safe mode or at the REPL main.py's app never starts: the board
-   would reset itself within the watchdog's timeout.
+   would reset itself within the watchdog's timeout. /boot.py re-arms the feed first thing
+   (before this module is imported) and hands it in.
 """
 
 import time
@@ -18,10 +19,6 @@ from camdiag import hw, store
 SAFE_MODE = False
 RESET_FINISHED = False
 _WDT = []  # the watchdog and its feeder timer, after a soft reset
-
-
-def _feed(_timer):
-    _WDT[0].feed()  # a soft timer callback: allocates nothing
 
 
 def _resetting(prof, t0):
@@ -42,14 +39,12 @@ def _resetting(prof, t0):
     return feed
 
 
-def run():
+def run(carried=None):
+    """carried: (WDT, feeder Timer) when /boot.py found a watchdog armed before a soft
+    reset and feeds it."""
     global SAFE_MODE, RESET_FINISHED
+    _WDT[:] = carried or ()
     prof = store.load_profile()
-    ms = prof["timings"]["watchdog_ms"] if prof is not None else 0
-    if ms and hw.identity()["reset_cause"] == "soft_reset":
-        # (the app's own watchdog set-up replaces both: the same WDT, timer 0)
-        _WDT[:] = [hw.watchdog(ms)]
-        _WDT.append(hw.timer(max(100, ms // 4), _feed))
     if store.reset_pending():
         try:
             feed = _resetting(prof, time.ticks_ms())

@@ -85,10 +85,20 @@ def wlan():
     return network.WLAN(network.STA_IF)
 
 
-def watchdog(timeout_ms):
-    from machine import WDT
+# The armed watchdog's timeout, kept for /boot.py in RTC memory (ports/esp32/machine_rtc.c:
+# RTC_NOINIT, so a soft reset keeps it; a chip reset keeps it too, and /boot.py clears it
+# then, as the chip reset stopped the watchdog). After a soft reset the task watchdog runs
+# on but the Timer that fed it is gone (ports/esp32/main.c: machine_timer_deinit_all), so
+# /boot.py feeds it before anything reads flash (see firmware/boot.py).
+WDT_NOTE = b"camdiag-wdt:"
 
-    return WDT(timeout=timeout_ms)
+
+def watchdog(timeout_ms):
+    import machine
+
+    w = machine.WDT(timeout=timeout_ms)
+    machine.RTC().memory(WDT_NOTE + str(timeout_ms).encode())
+    return w
 
 
 def timer(period_ms, callback):

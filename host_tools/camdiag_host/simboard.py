@@ -70,6 +70,7 @@ EXIT_WDT = 13
 # machine.reset_cause() after a soft reset: the ESP32 port answers SOFT_RESET (5) while the
 # chip itself was not reset (ports/esp32/modmachine.c: is_soft_reset)
 SOFT_RESET = 5
+PWRON_RESET = 1
 
 SIM_OPTIONS = ("fault", "seed", "snr", "rssi", "scan", "ssid", "password", "board", "realtime",
                "uid", "mic_slot", "button_held_ms", "sd_float", "tx_ibuf", "rx_ibuf",
@@ -399,11 +400,15 @@ class VirtualBoard:
         if self.heap_kb == HEAP_KB:  # (a test giving its own heap size gets one region)
             opts.setdefault("heap_area1_kb", HEAP_AREA1_KB)
         opts.setdefault("uid", self._uid())
-        # the task watchdog runs on across a soft reset (boards/sim/simctl.py wdt_carry)
-        carry = self.dir / "ready.carry"
-        if reset_cause == SOFT_RESET and carry.exists():
-            opts["wdt_carry"] = json.loads(carry.read_text())
-        carry.unlink(missing_ok=True)
+        # the task watchdog runs on across a soft reset, RTC memory across any reset but a
+        # power-on (boards/sim/simctl.py carry)
+        path = self.dir / "ready.carry"
+        carry = json.loads(path.read_text()) if path.exists() else {}
+        path.unlink(missing_ok=True)
+        if reset_cause == SOFT_RESET and carry.get("wdt"):
+            opts["wdt_carry"] = carry["wdt"]
+        if reset_cause != PWRON_RESET and carry.get("rtc"):
+            opts["rtc_mem"] = carry["rtc"]
         # ticks_ms() restarts at a chip reset and runs on across a soft reset, as on an ESP32
         # (the port's ticks come from esp_timer, which only a chip reset clears)
         if reset_cause != SOFT_RESET or getattr(self, "_ticks_t0", None) is None:
