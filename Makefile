@@ -18,7 +18,7 @@ ifdef MICROPYTHON
 export MICROPYTHON
 endif
 
-.PHONY: setup browser demo test unit qemu qemu-hil hil bench soak deploy lint clean
+.PHONY: setup browser demo test unit qemu qemu-hil hil bench soak deploy lint clean faults-doc
 
 setup: $(STAMP)
 
@@ -71,6 +71,10 @@ hil: setup browser
 
 bench: setup
 	$(PY) -m camdiag_host.bench
+
+# docs/faults.md from the rows the last test runs recorded (build/faults/)
+faults-doc: setup
+	$(PY) -m camdiag_host.faulttable
 
 soak: setup
 	$(PY) -m camdiag_host.soak $(or $(RUNS),1000)

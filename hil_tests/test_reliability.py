@@ -1,6 +1,7 @@
 """Faults and bad input on the link and on the board's flash, memory over many self-tests,
 and secrets: every case ends in one clear line (exit 2) or a kept record, nothing lost.
-Each case adds its row to docs/faults.md (the `fault_table` fixture)."""
+Each case adds its row to the fault table (the `fault_table` fixture; build/faults.md,
+docs/faults.md by `make faults-doc`)."""
 
 import json
 import os

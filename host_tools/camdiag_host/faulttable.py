@@ -1,8 +1,10 @@
 """The table of every fault and bad input the test suite tried, and what happened.
 
-Tests record rows (`fault_table` fixture of the HIL plugin); at the end of a pytest session
-the rows of the latest run of each case are written to docs/faults.md. Nothing in that file
-is written by hand: change the behaviour, run the tests, and the table changes with it.
+Tests record rows (`fault_table` fixture of the HIL plugin) under build/faults/; at the end
+of a pytest session the rows of the latest run of each case are rendered to build/faults.md,
+so a test run leaves the checkout as it found it. `make faults-doc` (`python -m
+camdiag_host.faulttable`) copies the table to docs/faults.md: nothing in that file is
+written by hand; change the behaviour, run the tests and that command, and it changes.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 
 from . import ROOT
 
 ROWS = ROOT / "build" / "faults"
+BUILT = ROOT / "build" / "faults.md"
 DOC = ROOT / "docs" / "faults.md"
 
 _NORMALISE = [
@@ -60,11 +64,32 @@ def render() -> str:
     return "\n".join(out) + "\n"
 
 
-def write_doc() -> bool:
-    if not ROWS.exists() or not any(ROWS.glob("*.json")):
+def _rows() -> int:
+    return len(list(ROWS.glob("*.json"))) if ROWS.exists() else 0
+
+
+def write_built() -> bool:
+    """At a pytest session's end: the table so far, to build/faults.md."""
+    if not _rows():
         return False
-    text = render()
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    if not DOC.exists() or DOC.read_text() != text:
-        DOC.write_text(text)
+    BUILT.write_text(render())
     return True
+
+
+def main() -> int:
+    n = _rows()
+    if not n:
+        print(f"no fault-table rows in {ROWS.relative_to(ROOT)}: run `make test` (or "
+              "`make unit hil`) first", file=sys.stderr)
+        return 2
+    text = render()
+    changed = not DOC.exists() or DOC.read_text() != text
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    if changed:
+        DOC.write_text(text)
+    print(f"{DOC.relative_to(ROOT)}: {n} rows, {'updated' if changed else 'unchanged'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -524,10 +524,10 @@ def rig(request, _rig_backend):
     _rig_backend.restore()
 
 
-# -- the fault table (docs/faults.md) ------------------------------------------------------
+# -- the fault table (build/faults.md; docs/faults.md by `make faults-doc`) ------------------
 @pytest.fixture
 def fault_table():
-    """record(area, case, what_happened): a row of docs/faults.md, written at session end."""
+    """record(area, case, what_happened): a row of the fault table, written at session end."""
     from .faulttable import record
 
     return record
@@ -536,9 +536,9 @@ def fault_table():
 def pytest_sessionfinish(session):
     if hasattr(session.config, "workerinput"):
         return  # xdist workers: the controller writes the table once
-    from .faulttable import write_doc
+    from .faulttable import write_built
 
-    write_doc()
+    write_built()
 
 
 # -- results per board --------------------------------------------------------------------

@@ -24,7 +24,7 @@ _ROWS = set()
 
 
 def _row(case, what):
-    """This test's line in docs/faults.md (written once per run)."""
+    """This test's line in the fault table (written once per run)."""
     if case not in _ROWS:
         _ROWS.add(case)
         from camdiag_host.faulttable import record
