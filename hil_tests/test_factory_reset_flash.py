@@ -29,6 +29,11 @@ SEED = int(os.environ.get("CAMDIAG_SEED", time.time_ns() % 100000))
 RED_LED = 17  # boards/sim/board.json
 
 
+@pytest.fixture(autouse=True)
+def _seed_shown():
+    print(f"CAMDIAG_SEED={SEED} reproduces this test's random points")  # (shown on failure)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def thirty_second_watchdog(dut):
     """The devkit's watchdog (30 s) instead of the virtual board's 5 s, from a chip reset."""

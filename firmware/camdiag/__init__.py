@@ -7,8 +7,9 @@ VERSION = "0.1.0"
 RECORD_SCHEMA = 1
 
 # Data that outlives a device call's modules (they are unloaded after each call): the
-# self-test's last capture, when `camdiag capture` asked to keep it.
-KEPT = {"capture": None, "frames": 0, "rate": 0}
+# self-test's last capture, when `camdiag capture` asked to keep it, and the kernels' sine
+# table (built once, while the heap is whole).
+KEPT = {"capture": None, "frames": 0, "rate": 0, "sin": None}
 
 
 def unload(names):

@@ -15,6 +15,7 @@ RX blocks are bytearrays of 32-bit stereo frames as the ESP32 I2S RX reads them.
 import math
 from array import array
 
+from camdiag import KEPT
 from camdiag.compat import const
 
 FS16 = const(32768)
@@ -23,11 +24,18 @@ SIN_SIZE = const(1024)
 PHASE_BITS = const(26)  # phase accumulators: 10 table bits + 16 fraction bits
 PHASE_MASK = const(0x3FFFFFF)
 
-# Q15 sine table with one guard entry for interpolation (2 KB, built once).
-SIN = array("h", bytes(2 * (SIN_SIZE + 1)))  # no temporary list (8 bytes a slot on x64)
-for _i in range(SIN_SIZE + 1):
-    SIN[_i] = int(round(32767 * math.sin(2 * math.pi * _i / SIN_SIZE)))
-del _i
+# Q15 sine table with one guard entry for interpolation (2 KB). Built once and kept in the
+# package: this module is unloaded after every self-test, and rebuilt at each import the
+# table took two fresh 2 KB blocks per self-test (the bytes and the array), which a heap
+# fragmented by a long session may not have (CI: "MemoryError: memory allocation failed,
+# allocating 2050 bytes" after a factory reset finished at boot). The app's warm-up at boot
+# builds it while the heap is whole.
+SIN = KEPT["sin"]
+if SIN is None:
+    SIN = KEPT["sin"] = array("h", bytes(2 * (SIN_SIZE + 1)))  # no list: 8 bytes a slot on x64
+    for _i in range(SIN_SIZE + 1):
+        SIN[_i] = int(round(32767 * math.sin(2 * math.pi * _i / SIN_SIZE)))
+    del _i
 
 # Output slots of level_stats
 ST_SUM = const(0)  # sum of samples: |sum| <= n * 2**15 < 2**31 for n <= 65535

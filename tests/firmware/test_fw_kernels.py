@@ -213,3 +213,22 @@ def test_stimulus_has_the_planned_segments():
     assert all(energy[t] == 0 for t in energy if t + plan.block <= plan.burst_start)
     assert energy[(plan.tone_start // plan.block) * plan.block] > 0
     assert all(energy[t] == 0 for t in energy if t >= plan.tx_end)
+
+
+def test_the_sine_table_outlives_an_unload():
+    # The self-test unloads the kernels after each run; reloading them must not build the
+    # 2 KB table again (two fresh 2 KB blocks, which a fragmented heap may not have).
+    import sys
+
+    import camdiag
+
+    table = kernels.SIN
+    assert table is camdiag.KEPT["sin"] and len(table) == kernels.SIN_SIZE + 1
+    camdiag.unload(["camdiag.kernels"])
+    again = __import__("camdiag.kernels").kernels
+    try:
+        assert again is not kernels  # (a fresh module object: the unload happened)
+        assert again.SIN is table
+    finally:
+        sys.modules["camdiag.kernels"] = kernels  # the rest of this module's imports
+        camdiag.kernels = kernels
