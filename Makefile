@@ -39,24 +39,32 @@ browser:
 		sudo apt-get install -y -q chromium >/dev/null) || \
 		(echo "make browser: could not install Debian's chromium (apt-get install chromium)"; exit 1)
 
+# The QEMU tier runs beside the HIL tier (CI used about half of its 2 cores with them in
+# a row); its output follows the HIL tier's, and either failing fails the run.
 test: setup browser
 	$(PY) -m pytest -q -n $(WORKERS) tests --ignore=tests/test_on_qemu.py \
 		--ignore=tests/test_qemu_board.py
-	$(MAKE) --no-print-directory qemu
-	$(MAKE) --no-print-directory hil
+	@mkdir -p build
+	@$(MAKE) --no-print-directory qemu > build/qemu-tier.log 2>&1 & qpid=$$!; \
+	$(MAKE) --no-print-directory hil; hil=$$?; \
+	wait $$qpid; q=$$?; \
+	echo "--- QEMU tier (ran beside the HIL tier; build/qemu-tier.log) ---"; \
+	cat build/qemu-tier.log; \
+	[ $$hil -eq 0 ] && [ $$q -eq 0 ]
 
-# The firmware tests on the real ESP32 port in Espressif's QEMU (tests/test_on_qemu.py).
-# Tools: CAMDIAG_QEMU_DIR (default ../shared/esp32-qemu). Without them: one line, and on.
+# The real ESP32 port in Espressif's QEMU: the firmware tests (tests/test_on_qemu.py) and the
+# HIL checks that need no radio on a QEMU board with camdiag (tests/test_qemu_board.py), one
+# worker each. Tools: CAMDIAG_QEMU_DIR (default ../shared/esp32-qemu). Without them: one
+# line, and on (CAMDIAG_QEMU_REQUIRED=1, as in CI, makes that a failure).
 qemu: setup
 	@why=$$($(PY) -c "from camdiag_host.qemuboard import available; print(available() or '')"); \
 	if [ -n "$$why" ] && [ -z "$$CAMDIAG_QEMU_REQUIRED" ]; then \
 		echo "QEMU tier not run: $$why"; \
 	else \
-		$(PY) -m pytest -q tests/test_on_qemu.py; \
+		$(PY) -m pytest -q -n 2 --dist loadfile tests/test_on_qemu.py tests/test_qemu_board.py; \
 	fi
 
-# The HIL checks that need no radio, on a QEMU board with camdiag (tests/test_qemu_board.py):
-# ~8 min (every boot reads flash for ~1 min in QEMU), so not part of `make test` yet.
+# Only the QEMU board's HIL checks (tests/test_qemu_board.py)
 qemu-hil: setup
 	$(PY) -m pytest -q tests/test_qemu_board.py
 

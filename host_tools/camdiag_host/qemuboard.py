@@ -33,7 +33,11 @@ from urllib.parse import parse_qsl, urlsplit
 from . import ROOT
 from .errors import CamdiagError
 
-QEMU_OPTIONS = ("qemu", "rom", "image", "flash", "board")
+QEMU_OPTIONS = ("qemu", "rom", "image", "flash", "board", "i2s")
+# i2s=model (default): the self-test's I2S is the acoustic model on the board; i2s=machine:
+# the port's own machine.I2S, which QEMU does not emulate (a TX write never returns: the
+# app's watchdog resets the board and the next boot logs an i2s_fault record)
+I2S_CHOICES = ("model", "machine")
 # The on-board acoustic model's options (boards/esp32-qemu/acoustic_i2s.py), as on sim://
 MODEL_OPTIONS = ("fault", "seed", "snr", "realtime", "mic_slot", "sd_float")
 FLASH_BYTES = 4 << 20
@@ -102,6 +106,8 @@ def parse_qemu_url(url: str) -> dict:
         if key not in QEMU_OPTIONS + MODEL_OPTIONS:
             raise CamdiagError(f"unknown QEMU board option '{key}' in {url}: use "
                                f"{', '.join(QEMU_OPTIONS + MODEL_OPTIONS)}")
+    if opts.get("i2s", "model") not in I2S_CHOICES:
+        raise CamdiagError(f"i2s={opts['i2s']} in {url}: use i2s={' or i2s='.join(I2S_CHOICES)}")
     from .simboard import check_model
 
     check_model(opts, url)
@@ -188,7 +194,8 @@ class QemuBoard:
         fs = cache / f"{self.board}-{os.getpid()}.lfs"
         model = {k: self.options[k] for k in MODEL_OPTIONS if k in self.options}
         try:
-            simboard.make_flash_image(fs, self.board, VFS_BYTES // 4096,
+            audio = {"driver": self.options["i2s"]} if "i2s" in self.options else None
+            simboard.make_flash_image(fs, self.board, VFS_BYTES // 4096, audio=audio,
                                       files={"/model.json": json.dumps(model).encode()})
             h.update(fs.read_bytes())
             out = cache / f"{self.board}-{h.hexdigest()[:20]}.bin"

@@ -196,15 +196,15 @@ def make_flash_image(path: Path, board: str, blocks: int = FLASH_BLOCKS,
 def _build_flash_image(path: Path, board: str, blocks: int, config: str = "",
                        audio: dict | None = None, more: dict | None = None) -> None:
     files = build.firmware_files(board)
-    if audio:  # the board profile's DMA settings changed (sim options tx_ibuf, ...)
+    if audio:  # the board profile's audio changed (sim options tx_ibuf, ...; qemu i2s=)
         for i, f in enumerate(files):
             if f.path == "/board.json":
                 prof = json.loads(f.data)
-                prof["audio"]["tx"]["ibuf"] = audio.get("tx_ibuf", prof["audio"]["tx"].get(
-                    "ibuf", 4096))
-                prof["audio"]["rx"]["ibuf"] = audio.get("rx_ibuf", prof["audio"]["rx"].get(
-                    "ibuf", 16384))
-                prof["audio"]["start"] = audio.get("i2s_start", "tx_first")
+                a = prof["audio"]
+                a["tx"]["ibuf"] = audio.get("tx_ibuf", a["tx"].get("ibuf", 4096))
+                a["rx"]["ibuf"] = audio.get("rx_ibuf", a["rx"].get("ibuf", 16384))
+                a["start"] = audio.get("i2s_start", a.get("start", "tx_first"))
+                a["driver"] = audio.get("driver", a.get("driver", "machine"))
                 files[i] = build.FlashFile(f.path, json.dumps(prof).encode())
     files += [build.FlashFile(name, data) for name, data in sorted((more or {}).items())]
     with tempfile.TemporaryDirectory(prefix="camdiag-stage-") as stage:
