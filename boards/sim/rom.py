@@ -192,7 +192,10 @@ class Repl:
             self.execute(bytes(line), "exec", True)
 
     def raw_paste(self):
-        window = 256
+        # shared/runtime/pyexec.c (mp_reader_new_stdin): the window is half of
+        # MICROPY_REPL_STDIN_BUFFER_MAX (256; ports/esp32 keeps the default), and the
+        # reply is the window size then one 0x01: two windows free at the start
+        window = 128
         w("R\x01")
         _stdout.write(bytes((window & 0xFF, window >> 8)))
         w("\x01")

@@ -634,10 +634,21 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
     "wifi-setup": (cmd_wifi_setup, "store Wi-Fi credentials on the board and reboot to connect "
                    "(password asked, or $CAMDIAG_WIFI_PASSWORD)",
                    "camdiag wifi-setup --port /dev/ttyACM0 --ssid HomeNet"),
+    "farm": (lambda args: _farm(args), "stand up a labgrid farm host: N virtual boards "
+             "exported as places (a local coordinator unless --coordinator); --real prints "
+             "the exporter YAML for the boards plugged in",
+             "camdiag farm --boards 2 --fast   # then: make hil LG='--lg-reserve "
+             "board=camdiag-sim --boards 2' RIG=labgrid"),
     "analyze": (cmd_analyze, "run the self-test analysis on a WAV recording "
                 "(16/32-bit PCM, mono/stereo)",
                 "camdiag analyze rec.wav --board esp32s3-devkit --json"),
 }
+
+
+def _farm(args) -> int:
+    from .farm.host import cmd_farm
+
+    return cmd_farm(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -678,6 +689,16 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("wav", help="WAV recording of the stimulus")
             p.add_argument("--board", default="sim", help="board profile (default sim)")
             _add_json(p)
+        elif name == "farm":
+            p.add_argument("--boards", type=int, default=2, help="virtual boards (default 2)")
+            p.add_argument("--coordinator", help="HOST:PORT of a labgrid coordinator "
+                           "(default: start one on 127.0.0.1)")
+            p.add_argument("--prefix", default="camdiag-sim",
+                           help="place names: PREFIX-1, PREFIX-2, ... (default camdiag-sim)")
+            p.add_argument("--fast", action="store_true",
+                           help="virtual boards run audio faster than real time")
+            p.add_argument("--real", action="store_true",
+                           help="print the exporter YAML for the ESP32 boards plugged in here")
         elif name == "sim":
             p.add_argument("--board", default="sim", help="board profile (default sim)")
             p.add_argument("--flash", help="flash image file to use and keep between runs")
@@ -748,7 +769,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        if "port" in vars(args) and args.port is None and args.func is not cmd_sim:
+        if "port" in vars(args) and args.port is None and args.func is not cmd_sim \
+                and args.command != "farm":
             from .ports import auto_port
 
             args.port, what = auto_port()

@@ -10,6 +10,12 @@ One suite for virtual boards and real benches:
   ``@pytest.mark.rig("press_button", ...)``; a rig without one skips the test and says why.
 - Per-board logs in ``--hil-logs`` (default build/hil), results per board in the summary
   and in JUnit XML (``--junitxml``, property ``board``).
+- labgrid places instead of ports: ``--lg-place NAME`` (repeatable) or ``--lg-reserve
+  'KEY=VALUE ...' --boards N``, at ``--lg-coordinator`` (labgrid's own pytest option;
+  default $LG_COORDINATOR or 127.0.0.1:20408). The controller reserves and acquires them,
+  resolves each to its port URL, runs one xdist worker per place (boards named by place)
+  and releases them at the end, on failure and on Ctrl-C too (farm/places.py).
+  ``--rig labgrid`` acts through each place's own drivers (farm/rig.py).
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import pytest
 
 CAPABILITIES = ("press_button", "hold_at_boot", "cut_speaker", "cut_mic", "restore",
                 "set_rssi_scenario", "power_cycle")
-RIGS = ("sim", "manual", "serial-lines", "none")
+RIGS = ("sim", "manual", "serial-lines", "labgrid", "none")
+LABELS: dict[str, str] = {}  # port URL -> place name, for ports that came from labgrid places
 
 
 def pytest_addoption(parser):
@@ -39,6 +46,36 @@ def pytest_addoption(parser):
                 help="serial-lines rig: the USB-UART whose DTR (button) and RTS (power "
                      "relay) lines are wired to the board (see README)")
     g.addoption("--hil-logs", default=None, help="per-board log folder (default build/hil)")
+    g.addoption("--lg-place", action="append", default=None,
+                help="a labgrid place to run on (repeatable: one worker per place)")
+    g.addoption("--lg-reserve", default=None,
+                help="reserve --boards places by tags, e.g. 'board=camdiag-sim'")
+    g.addoption("--boards", type=int, default=1, help="with --lg-reserve: how many places")
+    g.addoption("--lg-wait", type=float, default=60.0,
+                help="seconds to wait for reserved places to be free (default 60)")
+
+
+def _wants_places(config) -> bool:
+    return bool(config.getoption("--lg-place") or config.getoption("--lg-reserve"))
+
+
+def _place_count(config) -> int:
+    return len(config.getoption("--lg-place") or []) + (
+        config.getoption("--boards") if config.getoption("--lg-reserve") else 0)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """Places: one xdist worker per place, each board's tests on its worker."""
+    if not _wants_places(config) or hasattr(config, "workerinput"):
+        return
+    if config.getoption("--port"):
+        raise pytest.UsageError("--lg-place/--lg-reserve or --port, not both")
+    n = _place_count(config)
+    if n > 1 and config.pluginmanager.hasplugin("xdist") and \
+            not getattr(config.option, "numprocesses", None):
+        config.option.numprocesses = n
+        config.option.dist = "loadgroup"
 
 
 def pytest_configure(config):
@@ -46,6 +83,64 @@ def pytest_configure(config):
                             "image, its fault matrix)")
     config.addinivalue_line("markers", "rig(*capabilities): the rig actions the test needs "
                             f"({', '.join(CAPABILITIES)})")
+    worker = getattr(config, "workerinput", None)
+    if worker is not None and worker.get("camdiag_places"):
+        import json
+
+        places = json.loads(worker["camdiag_places"])
+    elif worker is None and _wants_places(config):
+        places = _take_places(config)
+    else:
+        return
+    LABELS.update({url: name for url, name, _c in places})
+    config.option.port = [url for url, _n, _c in places]
+    config._camdiag_places_json = places
+
+
+def _take_places(config) -> list:
+    from .errors import CamdiagError
+    from .farm.places import Places
+
+    # (--lg-coordinator is labgrid's own pytest plugin's option, loaded with labgrid)
+    lg = Places(config.getoption("lg_coordinator", None), wait_s=config.getoption("--lg-wait"))
+    config._camdiag_lg = lg
+    filters = (config.getoption("--lg-reserve") or "").split()
+    try:
+        taken = lg.take(config.getoption("--lg-place"), filters or None,
+                        config.getoption("--boards"))
+    except CamdiagError as e:
+        raise pytest.UsageError(str(e)) from None
+    import atexit
+    import signal
+    import sys
+
+    atexit.register(lg.release)  # (also when the session dies before pytest_unconfigure)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        # a SIGTERM (a CI timeout, `kill`) ends the session as Ctrl-C does: places released
+        signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    for p in taken:
+        print(f"labgrid place {p.name}: {p.url} (acquired at {lg.coordinator})",
+              file=sys.stderr)
+    return [[p.url, p.name, lg.coordinator] for p in taken]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist: the workers get the places the controller took (they do not see options
+    changed after the command line was parsed)."""
+    import json
+
+    places = getattr(node.config, "_camdiag_places_json", None)
+    if places:
+        node.workerinput["camdiag_places"] = json.dumps(places)
+
+
+def pytest_unconfigure(config):
+    lg = getattr(config, "_camdiag_lg", None)
+    if lg is not None:
+        for problem in lg.release():
+            print(f"camdiag: {problem}")
+        config._camdiag_lg = None
 
 
 def _ports(config) -> list[str]:
@@ -79,6 +174,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _label(port: str) -> str:
+    if port in LABELS:
+        return LABELS[port]
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", port.replace("/dev/", "")).strip("_") or "board"
 
 
@@ -501,6 +598,13 @@ def _rig_backend(request, hil_options, board_port):
         yield SimRig(request.getfixturevalue("dut"))
     elif kind == "manual":
         yield ManualRig(request.config)
+    elif kind == "labgrid":
+        from .farm.rig import LabgridRig
+
+        r = LabgridRig(LABELS.get(board_port), getattr(request.config, "_camdiag_places_json",
+                                                       None))
+        yield r
+        r.close()
     elif kind == "serial-lines":
         r = SerialLinesRig(hil_options["rig_port"])
         yield r

@@ -93,8 +93,22 @@ class CountingSerial:
         self._log = open(log, "ab") if log else None  # noqa: SIM115 - closed in close_log
         self.watch = False  # during a call: a boot banner means the board was reset
         self._tail = b""
+        self._pushback = b""  # bytes already read that the next reader must see
+
+    def unread(self, data: bytes) -> None:
+        self._pushback = data + self._pushback
+
+    def inWaiting(self):  # noqa: N802 - pyserial's (and mpremote's) old name
+        return len(self._pushback) + self._serial.inWaiting()
+
+    @property
+    def in_waiting(self):
+        return len(self._pushback) + self._serial.in_waiting
 
     def read(self, size=1):
+        if self._pushback:
+            data, self._pushback = self._pushback[:size], self._pushback[size:]
+            return data
         data = self._serial.read(size)
         self.bytes_in += len(data)
         if data and self._log is not None:
@@ -121,7 +135,7 @@ class CountingSerial:
         return getattr(self._serial, name)
 
     def __setattr__(self, name, value):
-        if name in ("_serial", "bytes_in", "bytes_out", "_log", "watch", "_tail"):
+        if name in ("_serial", "bytes_in", "bytes_out", "_log", "watch", "_tail", "_pushback"):
             object.__setattr__(self, name, value)
         else:
             setattr(self._serial, name, value)
@@ -240,7 +254,7 @@ class DeviceLink:
                 self._drain_until_quiet(0.15)
                 t.serial.write(b"\x01")
                 data = t.read_until(1, banner, timeout=1.0, timeout_overall=3.0)
-                if data.endswith(banner):
+                if data.endswith(banner) and self._sync(t, attempt):
                     t.in_raw_repl = True
                     return
             seen = (seen + data)[-80:]
@@ -249,6 +263,23 @@ class DeviceLink:
             f"no MicroPython REPL on {self.port}: the board did not answer Ctrl-C/Ctrl-A "
             f"(is it running MicroPython? wrong port or baud rate?; last bytes: {seen!r})"
         )
+
+    def _sync(self, t, attempt: int) -> bool:
+        """Make sure the next byte is the raw REPL's fresh ">": run a statement whose output
+        only this attempt can produce, and drop everything before its end. A banner that
+        came late (a slow board, a socket://, a farm's RFC2217 hop) otherwise stays
+        queued, mpremote takes its ">" for the prompt, and the raw-paste handshake reads
+        the banner instead of R\x01 ("could not exec command (response: b'R\\x01')").
+        An int, not a string: the board interns no new name for it."""
+        nonce = (os.getpid() * 7919 + attempt * 104729 + int(time.monotonic() * 1000)) \
+            % 900_000_000 + 100_000_000
+        t.serial.write(b"print(%d+1)\x04" % nonce)
+        end = b"%d\r\n\x04\x04>" % (nonce + 1)
+        data = t.read_until(1, end, timeout=2.0, timeout_overall=10.0)
+        if not data.endswith(end):
+            return False
+        self.transport.serial.unread(b">")  # (mpremote's exec reads the prompt first)
+        return True
 
     def _drain_until_quiet(self, quiet_s: float, limit_s: float = 3.0) -> bytes:
         """Read and discard until nothing has arrived for quiet_s seconds."""

@@ -25,6 +25,7 @@ class PortInfo:
     vid_pid: str | None
     likely_esp32: bool
     chip: str | None
+    serial: str | None = None  # the USB serial number (udev ID_SERIAL_SHORT)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -40,7 +41,8 @@ def list_ports() -> list[PortInfo]:
         if p.vid is not None and p.pid is not None:
             vid_pid = "%04x:%04x" % (p.vid, p.pid)
             chip = ESP32_USB_IDS.get((p.vid, p.pid)) or _tinyusb(p.vid, p.pid)
-        out.append(PortInfo(p.device, p.description or "", vid_pid, chip is not None, chip))
+        out.append(PortInfo(p.device, p.description or "", vid_pid, chip is not None, chip,
+                            getattr(p, "serial_number", None)))
     return out
 
 

@@ -300,6 +300,8 @@ class VirtualBoard:
         self._server.bind(("127.0.0.1", 0))
         self._server.listen(1)
         self.url = "socket://127.0.0.1:%d" % self._server.getsockname()[1]
+        self._power = threading.Event()
+        self._power.set()
         self._spawn(mode="friendly", reset_cause=1)
         for target in (self._pump_out, self._pump_in, self._accept, self._supervise):
             threading.Thread(target=target, daemon=True).start()
@@ -482,6 +484,18 @@ class VirtualBoard:
         child = self._child
         if child and child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
+
+    def power_off(self) -> None:
+        """The power switch off: the board dies and stays off until power_on() (a farm's
+        power port, `camdiag farm`)."""
+        self._power.clear()
+        self.kill()
+
+    def power_on(self) -> None:
+        self._power.set()
+
+    def powered(self) -> bool:
+        return self._power.is_set()
 
     def power_cycle(self, timeout: float = 15.0) -> bool:
         """Pull the plug and wait until the board powered on again has run boot.py (not
@@ -734,9 +748,14 @@ class VirtualBoard:
                     self._log.write(b"\n[virtual board: chip reset rst:%s]\n" % rom.encode())
                 self._spawn("friendly", cause, rom)
             else:
-                # Killed or crashed: the board lost power; it powers on again.
+                # Killed or crashed: the board lost power; it powers on again (once the
+                # power switch is on again, after power_off()).
                 with self._lock:
                     self._log.write(b"\n[virtual board: power lost (exit %d), powering on]\n" % rc)
+                while not self._power.is_set() and not self._stop.is_set():
+                    time.sleep(0.02)
+                if self._stop.is_set():
+                    return
                 self._spawn("friendly", 1)
 
 
