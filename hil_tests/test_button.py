@@ -89,7 +89,9 @@ def test_button_watch_streams_events_without_stopping_the_app(dut, rig):
     rig.press_button(120)
     out, _ = proc.communicate(timeout=30)
     names = [json.loads(line)["event"] for line in out.splitlines() if line.strip()]
-    assert names == ["press", "release", "click"], out
+    # (the app announcing itself is not a button event: under load the resume after the
+    # previous session can land inside the watch)
+    assert [n for n in names if n != "app_started"] == ["press", "release", "click"], out
 
 
 @pytest.mark.rig("press_button")

@@ -457,7 +457,9 @@ class SimRig(Rig):
         self.vb.set_radio(scan=name)
 
     def power_cycle(self) -> None:
-        assert self.vb.power_cycle(), "the virtual board did not power on again"
+        # (60 s: a bound for a board that never comes back, not a speed; a loaded CI
+        # machine took more than 15 s)
+        assert self.vb.power_cycle(60), "the virtual board did not power on again"
 
     def restore(self) -> None:
         self.vb.set_faults([])
