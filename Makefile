@@ -15,6 +15,9 @@ HIL_PAR := -n $(WORKERS)
 else
 HIL_PAR := -n $(words $(PORT)) --dist loadgroup
 endif
+# the unit tier: CPython + the unix port (the QEMU files are the qemu target's)
+UNIT := $(PY) -m pytest -q -n $(WORKERS) tests --ignore=tests/test_on_qemu.py \
+	--ignore=tests/test_qemu_board.py
 ifdef MICROPYTHON
 export MICROPYTHON
 endif
@@ -49,8 +52,7 @@ browser:
 test: setup browser
 	@mkdir -p build
 	@$(MAKE) --no-print-directory qemu > build/qemu-tier.log 2>&1 & qpid=$$!; \
-	$(PY) -m pytest -q -n $(WORKERS) tests --ignore=tests/test_on_qemu.py \
-		--ignore=tests/test_qemu_board.py; unit=$$?; \
+	$(UNIT); unit=$$?; \
 	$(MAKE) --no-print-directory hil; hil=$$?; \
 	wait $$qpid; q=$$?; \
 	echo "--- QEMU tier (ran beside the unit and HIL tiers; build/qemu-tier.log) ---"; \
@@ -74,8 +76,7 @@ qemu-hil: setup
 	$(PY) -m pytest -q tests/test_qemu_board.py
 
 unit: setup
-	$(PY) -m pytest -q -n $(WORKERS) tests --ignore=tests/test_on_qemu.py \
-		--ignore=tests/test_qemu_board.py
+	$(UNIT)
 
 # LG='--lg-reserve board=camdiag-sim --boards 2 [--lg-coordinator H:P]' (or --lg-place
 # NAME ...): labgrid places instead of PORT, one worker per place (camdiag farm).

@@ -55,19 +55,14 @@ def board_figures() -> dict:
         with DeviceLink(vb.port) as link:
             c0_in, c0_out = link.counter.bytes_in, link.counter.bytes_out
             t0 = time.perf_counter()
-            rec = link.call("selftest", {"log": False, "measure_heap": True}, timeout=120)
+            first = link.call("selftest", {"log": False, "measure_heap": True}, timeout=120)
             out["selftest_call_s"] = time.perf_counter() - t0
             out["selftest_bytes_in"] = link.counter.bytes_in - c0_in
             out["selftest_bytes_out"] = link.counter.bytes_out - c0_out
-            out["heap_peak_first_run"] = rec["heap_peak_above_idle"]
-            out["plan_audio_ms"] = rec["plan"]["audio_ms"]
-            out["kernels"] = rec["kernels"]
-            # steady state: code loaded from .mpy into RAM again, qstrs already interned
-            rec = link.call("selftest", {"log": False, "measure_heap": True}, timeout=120)
-            out["heap_peak_above_idle"] = rec["heap_peak_above_idle"]
+            out["plan_audio_ms"] = first["plan"]["audio_ms"]
+            out["kernels"] = first["kernels"]
+            rec = _steady_heap(link, out, first, 120)
             out["heap_phases"] = rec["heap_phases"]
-            o, _ = link.exec_raw("import gc\ngc.collect()\nprint(gc.mem_alloc())")
-            out["mem_alloc_after_selftest"] = int(o)
         # data only (the firmware frozen into flash, where code costs no heap): each
         # phase's heap less the code of the modules it had loaded, each module's measured
         # by importing it on a board that has them all unloaded
@@ -80,6 +75,19 @@ def board_figures() -> dict:
                                    zip(out["heap_phases"], code, strict=True)]
         out["heap_peak_data_only"] = max(d for _p, d in out["heap_phases_data"])
     return out
+
+
+def _steady_heap(link, out: dict, first: dict, timeout: float) -> dict:
+    """After a first self-test measuring its heap (it interns the code's names, once): the
+    steady state (code loaded from .mpy into RAM again) and the heap after gc.collect().
+    Fills out's heap_peak_first_run, heap_peak_above_idle and mem_alloc_after_selftest;
+    returns the second record."""
+    out["heap_peak_first_run"] = first["heap_peak_above_idle"]
+    rec = link.call("selftest", {"log": False, "measure_heap": True}, timeout=timeout)
+    out["heap_peak_above_idle"] = rec["heap_peak_above_idle"]
+    o, _ = link.exec_raw("import gc\ngc.collect()\nprint(gc.mem_alloc())")
+    out["mem_alloc_after_selftest"] = int(o)
+    return rec
 
 
 # Runs on the board: the heap the code of each phase's modules takes, loaded together on
@@ -242,13 +250,8 @@ def qemu_factory_figures() -> dict:
         with DeviceLink(board.url) as link:
             o, _ = link.exec_raw("import gc\ngc.collect()\nprint(gc.mem_alloc(), gc.mem_free())")
             out["boot_mem_alloc"], out["boot_mem_free"] = (int(v) for v in o.split())
-            rec = link.call("selftest", {"log": False, "measure_heap": True}, timeout=300)
-            out["heap_peak_first_run"] = rec["heap_peak_above_idle"]
-            rec = link.call("selftest", {"log": False, "measure_heap": True}, timeout=300)
-            out["heap_peak_above_idle"] = rec["heap_peak_above_idle"]
-            out["verdict"] = rec["verdict"]
-            o, _ = link.exec_raw("import gc\ngc.collect()\nprint(gc.mem_alloc())")
-            out["mem_alloc_after_selftest"] = int(o)
+            first = link.call("selftest", {"log": False, "measure_heap": True}, timeout=300)
+            out["verdict"] = _steady_heap(link, out, first, 300)["verdict"]
     return out
 
 

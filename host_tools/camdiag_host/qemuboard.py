@@ -154,7 +154,8 @@ def blank_flash(image: Path) -> bytearray:
     return flash
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (QEMU's serial port, a farm's coordinator)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -226,7 +227,7 @@ class QemuBoard:
                     shutil.copyfile(self._factory_image(), flash)
                 else:
                     flash.write_bytes(blank_flash(self.image))
-        port = _free_port()
+        port = free_port()
         self.url = f"socket://127.0.0.1:{port}"
         cmd = [str(self.qemu), "-L", str(self.rom), "-nographic", "-machine", "esp32",
                "-drive", f"file={flash},if=mtd,format=raw",

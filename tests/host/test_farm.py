@@ -20,7 +20,7 @@ from camdiag_host.link import DeviceLink  # noqa: E402
 
 @pytest.fixture(scope="module")
 def farm():
-    with Farm(boards=2, options={"realtime": "0"}, log=lambda *a: None) as f:
+    with Farm(boards=2, options={"realtime": "0"}) as f:
         yield f
 
 

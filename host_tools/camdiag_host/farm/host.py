@@ -28,12 +28,6 @@ from . import BOARD_TAG, tool
 READY_S = 30.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _listening(addr: str, timeout: float) -> bool:
     host, port = addr.rsplit(":", 1)
     end = time.monotonic() + timeout
@@ -106,7 +100,7 @@ class Farm:
 
     def __init__(self, boards: int = 2, coordinator: str | None = None,
                  prefix: str = BOARD_TAG, exporter: str | None = None,
-                 options: dict | None = None, log=print):
+                 options: dict | None = None):
         if boards < 1:
             raise CamdiagError("--boards: at least 1")
         self.n = boards
@@ -114,7 +108,6 @@ class Farm:
         self.prefix = prefix
         self.exporter_name = exporter or f"farm-{socket.gethostname()}-{os.getpid()}"
         self.options = dict(options or {})
-        self.log = log
         self.dir: Path | None = None
         self.boards: dict = {}
         self.places: list[str] = []
@@ -135,7 +128,9 @@ class Farm:
         self.dir = Path(tempfile.mkdtemp(prefix="camdiag-farm-"))
         try:
             if self.coordinator is None:
-                self.coordinator = f"127.0.0.1:{_free_port()}"
+                from ..qemuboard import free_port
+
+                self.coordinator = f"127.0.0.1:{free_port()}"
                 # (its state files, places.yaml and resources.yaml, go to its cwd: self.dir)
                 self._spawn([tool("labgrid-coordinator"), "-l", self.coordinator],
                             "coordinator")
