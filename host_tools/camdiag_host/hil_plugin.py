@@ -97,6 +97,10 @@ def pytest_configure(config):
     config._camdiag_places_json = places
 
 
+def _sigterm_as_ctrl_c(_signum, _frame):
+    raise KeyboardInterrupt
+
+
 def _take_places(config) -> list:
     from .errors import CamdiagError
     from .farm.places import Places
@@ -117,7 +121,7 @@ def _take_places(config) -> list:
     atexit.register(lg.release)  # (also when the session dies before pytest_unconfigure)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         # a SIGTERM (a CI timeout, `kill`) ends the session as Ctrl-C does: places released
-        signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+        signal.signal(signal.SIGTERM, _sigterm_as_ctrl_c)
     for p in taken:
         print(f"labgrid place {p.name}: {p.url} (acquired at {lg.coordinator})",
               file=sys.stderr)
@@ -437,12 +441,15 @@ class SimRig(Rig):
         self.vb.inject("pin", pin=self.dut_pin, steps=steps)
 
     def hold_at_boot(self, ms: int = 3000) -> None:
-        """Power the board on with the button held (safe mode); released after ms."""
-        self.vb.options["button_held_ms"] = str(ms)
+        """Power the board on with the button held (safe mode); released ms after boot.py
+        has run, as a person holds it until the board is up (a fixed 3 s from power-on ran
+        out before boot.py sampled the button on a loaded CI machine)."""
+        self.vb.options["button_held_ms"] = "600000"
         try:
             self.power_cycle()
         finally:
             self.vb.options.pop("button_held_ms", None)
+        self.vb.inject("pin", pin=self.dut_pin, steps=[[ms, 1]])
 
     def cut_speaker(self) -> None:
         self.vb.set_faults(["speaker_silent"])
