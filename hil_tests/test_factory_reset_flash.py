@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from camdiag_host.hil_plugin import CAMDIAG_AT_A_TERMINAL
 from camdiag_host.simboard import EXIT_SOFT_RAW
 
 pytestmark = pytest.mark.sim  # the flash image, power cuts and the LED trace are the sim's
@@ -124,11 +125,9 @@ def test_a_host_interrupt_then_a_soft_reset_finish_it_with_the_watchdog_fed(dut,
     rng = random.Random(SEED + 1)
     n = _provision(dut)
     vb = dut.sim
-    # (Ctrl-C as at a terminal: a run started in the background, as CI may start it,
-    # passes SIGINT on ignored, and the command would never see it)
-    proc = subprocess.Popen(CAMDIAG + ["factory-reset", "--yes", "--port", dut.port],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(CAMDIAG_AT_A_TERMINAL + ["factory-reset", "--yes", "--port",
+                                                    dut.port],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(rng.uniform(3, 60))
     proc.send_signal(signal.SIGINT)  # the technician presses Ctrl-C
     _, err = proc.communicate(timeout=60)

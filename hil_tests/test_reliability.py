@@ -245,6 +245,8 @@ def test_corrupt_board_json(dut, how, fault_table):
         info = dut.call("info")
         problem = [p for p in info["problems"] if "/board.json" in p]
         assert problem and info["board"] is None, info
+        shown = camdiag("info", "--port", dut.port)  # a problem to act on: exit 1, named
+        assert shown.returncode == 1 and problem[0] in shown.stdout, shown
         res = camdiag("selftest", "--port", dut.port)
         msg = one_line_error(res)
         assert "board profile" in msg

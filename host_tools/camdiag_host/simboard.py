@@ -698,6 +698,9 @@ class VirtualBoard:
                 conn, _ = self._server.accept()
             except OSError:
                 return
+            # no Nagle: the REPL protocols are small writes each waiting for an answer (a
+            # raw-paste chunk, then its \x04), which Nagle and a delayed ACK hold ~40 ms each
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._client = conn
             while not self._stop.is_set():
                 try:

@@ -100,3 +100,67 @@ def test_exporter_yaml_for_real_boards_matches_by_usb_serial(monkeypatch):
         "match": {"ID_SERIAL_SHORT": "F412FA0C"}, "speed": 115200}}}
     assert "ser2net raises DTR and RTS" in text
     json.dumps(groups)
+
+
+def test_rfc2217_places_reach_their_board_and_refuse_a_second_client():
+    """`camdiag farm --serial rfc2217`: each place's NetworkSerialPort is its board's pty
+    behind an RFC2217 server (what ser2net does for a bench board); the URL a client
+    resolves carries ?ign_set_control, and a second client is refused rather than mixed in
+    (ser2net would let it in)."""
+    import serial
+
+    with Farm(boards=1, options={"realtime": "0"}, serial="rfc2217") as farm:
+        name = farm.places[0]
+        lg = Places(farm.coordinator, wait_s=30)
+        try:
+            (place,) = lg.take(names=[name])
+            assert place.url.startswith("rfc2217://127.0.0.1:")
+            assert place.url.endswith("?ign_set_control") and place.url == farm.url(name)
+            with DeviceLink(place.url) as link:
+                assert link.call("info")["unique_id"] == farm.boards[name]._uid()
+                with pytest.raises((serial.SerialException, OSError)):  # refused, not mixed
+                    serial.serial_for_url(place.url, timeout=1).close()
+                assert link.call("info")["unique_id"] == farm.boards[name]._uid()
+        finally:
+            lg.release()
+        assert farm.rfc2217[name].refused == 1
+        with DeviceLink(place.url) as link:
+            assert link.call("info")["unique_id"] == farm.boards[name]._uid()
+
+
+HIL_SUBSET = ["hil_tests/test_smoke.py::test_info_reports_identity_and_versions",
+              "hil_tests/test_button.py::test_click_and_double_click",
+              "hil_tests/test_smoke.py::test_power_on_runs_a_selftest_into_the_log"]
+
+
+def test_the_hil_suite_runs_through_reserved_places(farm, tmp_path):
+    """A HIL subset as a test engineer runs it on a farm: places reserved by tag, one
+    worker per place, the button pressed and the power cycled through labgrid drivers;
+    every result named by its place, in the summary and the JUnit XML, and every place
+    free again at the end."""
+    import xml.etree.ElementTree as ET
+
+    from camdiag_host import ROOT
+
+    junit = tmp_path / "junit.xml"
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *HIL_SUBSET,
+         "--lg-coordinator", farm.coordinator, "--lg-reserve", f"board={BOARD_TAG}",
+         "--boards", "2", "--rig", "labgrid", "--hil-logs", str(tmp_path),
+         f"--junitxml={junit}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "6 passed" in res.stdout, res.stdout[-1500:]
+    cases = ET.parse(junit).getroot().iter("testcase")
+    boards: dict = {}
+    for case in cases:
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        name = case.get("name").split("@")[0]  # (xdist's loadgroup suffix: @<group>)
+        assert name.endswith(f"[{props['board']}]"), case.attrib
+        boards.setdefault(props["board"], []).append(name.split("[")[0])
+    assert sorted(boards) == sorted(farm.places)  # results per place, each place all three
+    for names in boards.values():
+        assert sorted(names) == sorted(t.split("::")[1] for t in HIL_SUBSET)
+    assert sorted(p.name for p in tmp_path.glob("*.log")) == sorted(
+        f"{p}.log" for p in farm.places)
+    assert client(farm.coordinator, "who").strip().splitlines()[1:] == []  # all released

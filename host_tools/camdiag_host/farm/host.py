@@ -57,15 +57,22 @@ def client(coordinator: str, *args: str, timeout: float = 60.0) -> str:
     return res.stdout
 
 
-def exporter_config(places: dict, control) -> dict:
-    """The exporter's resources: per place, the board's socket:// serial port (raw TCP),
-    its button (HttpDigitalOutput) and its power switch (NetworkPowerPort, simplerest)."""
+SERIALS = ("raw", "rfc2217")
+
+
+def exporter_config(places: dict, control, rfc2217: dict | None = None) -> dict:
+    """The exporter's resources: per place, the board's serial port (its socket:// port as
+    raw TCP, or its pty through an RFC2217 server, as ser2net serves a real tty), its
+    button (HttpDigitalOutput) and its power switch (NetworkPowerPort, simplerest)."""
     out = {}
     for name, vb in places.items():
-        port = int(vb.url.rsplit(":", 1)[1])
+        if rfc2217:
+            port, protocol = rfc2217[name].port, "rfc2217"
+        else:
+            port, protocol = int(vb.url.rsplit(":", 1)[1]), "raw"
         out[name] = {
             "NetworkSerialPort": {"host": "127.0.0.1", "port": port, "speed": 115200,
-                                  "protocol": "raw"},
+                                  "protocol": protocol},
             "HttpDigitalOutput": {"url": control.url(name, "button"), "body_asserted": "1",
                                   "body_deasserted": "0"},
             "NetworkPowerPort": {"model": "simplerest", "index": 0,
@@ -100,9 +107,13 @@ class Farm:
 
     def __init__(self, boards: int = 2, coordinator: str | None = None,
                  prefix: str = BOARD_TAG, exporter: str | None = None,
-                 options: dict | None = None):
+                 options: dict | None = None, serial: str = "raw"):
         if boards < 1:
             raise CamdiagError("--boards: at least 1")
+        if serial not in SERIALS:
+            raise CamdiagError(f"--serial {serial}: one of {', '.join(SERIALS)}")
+        self.serial = serial
+        self.rfc2217: dict = {}
         self.n = boards
         self.coordinator = coordinator
         self.prefix = prefix
@@ -147,8 +158,14 @@ class Farm:
                     raise CamdiagError(f"virtual board {name} did not start (log: "
                                        f"{vb.log_path})")
             self.control = ControlServer(self.boards).start()
+            if self.serial == "rfc2217":
+                from .rfc2217 import Rfc2217Server
+
+                self.rfc2217 = {name: Rfc2217Server(vb.port).start()
+                                for name, vb in self.boards.items()}
             cfg = self.dir / "exporter.yaml"
-            cfg.write_text(yaml.safe_dump(exporter_config(self.boards, self.control)))
+            cfg.write_text(yaml.safe_dump(exporter_config(self.boards, self.control,
+                                                          self.rfc2217)))
             self._spawn([tool("labgrid-exporter"), "-c", self.coordinator,
                          "-n", self.exporter_name, "--hostname", "127.0.0.1", str(cfg)],
                         "exporter")
@@ -159,6 +176,14 @@ class Farm:
             self.stop()
             raise
         return self
+
+    def url(self, name: str) -> str:
+        """The URL a client resolving the place gets."""
+        if self.rfc2217:
+            from .places import port_url
+
+            return port_url("127.0.0.1", self.rfc2217[name].port, "rfc2217")
+        return self.boards[name].url
 
     def _wait_resources(self) -> None:
         end = time.monotonic() + READY_S
@@ -202,6 +227,9 @@ class Farm:
         if self.control is not None:
             self.control.stop()
             self.control = None
+        for server in self.rfc2217.values():
+            server.stop()
+        self.rfc2217 = {}
         for vb in self.boards.values():
             vb.stop()
         self.boards = {}
@@ -222,7 +250,7 @@ def cmd_farm(args) -> int:
         return 0
     opts = {"realtime": "0"} if args.fast else {}
     farm = Farm(boards=args.boards, coordinator=args.coordinator, prefix=args.prefix,
-                options=opts)
+                options=opts, serial=args.serial)
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     farm.start()
@@ -230,7 +258,8 @@ def cmd_farm(args) -> int:
         print(f"farm up: {len(farm.boards)} virtual boards, coordinator {farm.coordinator}, "
               f"exporter {farm.exporter_name}")
         for name, vb in farm.boards.items():
-            print(f"  place {name}  board={BOARD_TAG} unique_id={vb._uid()}  ({vb.url})")
+            print(f"  place {name}  board={BOARD_TAG} unique_id={vb._uid()}  "
+                  f"({farm.url(name)})")
         print(f"try: labgrid-client -x {farm.coordinator} places   |   make hil "
               f"LG='--lg-coordinator {farm.coordinator} --lg-reserve board={BOARD_TAG} "
               f"--boards {len(farm.boards)}' RIG=labgrid")

@@ -45,6 +45,20 @@ def caught_up(fn, wait_s: float = 10.0):
             RemotePlaceManager.get().poll()
 
 
+def use_coordinator(coordinator: str) -> None:
+    """Point labgrid's RemotePlace at this coordinator. labgrid keeps one coordinator
+    session per process (RemotePlaceManager, a singleton that reads $LG_COORDINATOR once):
+    a process that talks to a second coordinator would silently resolve its places on the
+    first one, so that session is dropped and the next RemotePlace starts a new one."""
+    from labgrid.resource.common import ResourceManager
+    from labgrid.resource.remote import RemotePlaceManager
+
+    os.environ["LG_COORDINATOR"] = coordinator
+    mgr = ResourceManager.instances.get(RemotePlaceManager)
+    if mgr is not None and mgr.session is not None and mgr.url != coordinator:
+        del ResourceManager.instances[RemotePlaceManager]
+
+
 def port_url(host: str, port: int, protocol: str) -> str:
     """A NetworkSerialPort as a pyserial URL. RFC2217 (ser2net on the exporter) with
     ?ign_set_control: without it pyserial's open waits for a modem-line answer that a pty
@@ -104,7 +118,7 @@ class Places:
     def resolve(self, name: str) -> Place:
         """The place's serial port URL and tags, from the coordinator (labgrid's
         RemotePlace, as a labgrid environment would)."""
-        os.environ["LG_COORDINATOR"] = self.coordinator
+        use_coordinator(self.coordinator)
         from labgrid import Target
         from labgrid.resource import NetworkSerialPort, RemotePlace
 

@@ -8,7 +8,6 @@ the power its PowerProtocol (NetworkPowerPort). Asserted output = button pressed
 
 from __future__ import annotations
 
-import os
 import time
 
 # (resource class on the place -> the labgrid driver that acts through it)
@@ -31,14 +30,14 @@ class LabgridRig:
                          "--lg-reserve)"
             return
         coordinator = next(c for _u, n, c in places if n == place)
-        os.environ["LG_COORDINATOR"] = coordinator
         try:
             import labgrid.driver as drivers
             from labgrid import Target
             from labgrid.resource import RemotePlace
 
-            from .places import caught_up
+            from .places import caught_up, use_coordinator
 
+            use_coordinator(coordinator)
             self.target = Target(place)
             caught_up(lambda: RemotePlace(self.target, name=place))
             have = {type(r).__name__ for r in self.target.resources}
