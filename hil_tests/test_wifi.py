@@ -66,6 +66,11 @@ def test_radio_scenario_verdict(dut, rig, scenario, elapsed, seconds, outcome, v
     rig.set_rssi_scenario(scenario, elapsed_s=elapsed)
     rec = call(dut, "rssi", {"seconds": seconds, "log": False})
     assert (rec["outcome"], rec["verdict"]) == (outcome, verdict), rec
+    stab = [c for c in rec["checks"] if c["name"] == "wifi_stability"]
+    drops = [m["value"] for c in stab for m in c["measurements"] if m["name"] ==
+             "drops_in_window"]
+    if drops and drops[0]:  # the link dropped in the window: its own check says so too
+        assert check(rec, "wifi_link")["outcome"] != "pass", rec
     # (just gone, the fix depends on whether the first attempt has failed yet: no row)
     if outcome != "pass" and (elapsed or scenario != "no_ap"):
         fault_table("Wi-Fi", f"radio scenario {scenario}" + (f", {elapsed} s in" if elapsed
@@ -231,3 +236,27 @@ def test_a_scan_never_leaves_a_connecting_camera_offline(dut, rig, scenario):
     while call(dut, "rssi_read")["status"] != 1010:
         assert time.monotonic() < end, "the camera did not reconnect after the scan"
         time.sleep(1)
+
+
+@pytest.mark.rig("set_rssi_scenario")
+def test_wifi_setup_waits_for_the_link_and_says_why_not(dut, rig):
+    """`camdiag wifi-setup` reboots the camera onto the network and waits until it is on
+    it (exit 0, its address), or says why it is not, with the fix (exit 1)."""
+    from camdiag_host.simboard import SIM_PASSWORD
+
+    env = dict(__import__("os").environ, CAMDIAG_WIFI_PASSWORD=SIM_PASSWORD)
+    try:
+        rig.set_rssi_scenario("steady_good")
+        res = subprocess.run(CAMDIAG + ["wifi-setup", "--port", dut.port, "--ssid", "lab"],
+                             capture_output=True, text=True, timeout=120, env=env)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "connected to 'lab'" in res.stdout
+        rig.set_rssi_scenario("wrong_password")
+        res = subprocess.run(CAMDIAG + ["wifi-setup", "--port", dut.port, "--ssid", "lab",
+                                        "--wait", "20"],
+                             capture_output=True, text=True, timeout=120, env=env)
+        assert res.returncode == 1, res.stdout + res.stderr
+        assert "wrong password" in res.stdout and "camdiag wifi-setup" in res.stdout
+    finally:
+        rig.set_rssi_scenario("steady_good")
+        dut.wait_app(timeout=30)

@@ -46,7 +46,7 @@ ADVICE = {
     "wifi_not_configured": "No Wi-Fi is set up: add the camera to your network in the app "
                            "(the camera is in setup mode).",
     "wifi_password": "The router refused the password: re-enter the Wi-Fi password by "
-                     "re-adding the camera in the app.",
+                     "re-adding the camera in the app (at a bench: camdiag wifi-setup).",
     "wifi_no_ap": "The camera cannot see your network: check the router is on and "
                   "broadcasting on 2.4 GHz (the camera cannot use 5 GHz), then move the "
                   "camera closer.",
@@ -171,6 +171,20 @@ class Window:
         sxx = (n - 1) * n * (2 * n - 1) // 6
         return (n * self.si - sx * self.s) / (n * sxx - sx * sx)
 
+    def slope_stderr(self):
+        """The slope's standard error (dB per sample), from the fit's residuals: a steady
+        link's readings wobble by a dB or two, and a slope fitted to that wobble is noise
+        unless it stands well clear of this. None with fewer than 3 samples."""
+        n = self.n
+        if n < 3:
+            return None
+        sx = n * (n - 1) / 2
+        sxx = (n - 1) * n * (2 * n - 1) / 6 - sx * sx / n  # centred sums
+        sxy = self.si - sx * self.s / n
+        syy = self.ss - self.s * self.s / n
+        sse = syy - sxy * sxy / sxx
+        return (max(0.0, sse) / (n - 2) / sxx) ** 0.5
+
 
 def sample(wlan, n, period_ms, wait=wifi.wait_ms):
     """n readings, period_ms apart. Returns (Window, BarTracker, status codes seen)."""
@@ -228,17 +242,29 @@ def signal_checks(wlan, lim, configured, n, period_ms, wait=wifi.wait_ms):
     mean = w.mean()
     sd = w.stdev()
     warn, fail = lim["rssi_warn_dbm"], lim["rssi_fail_dbm"]
-    checks.append(_check("wifi_link", "pass", [_meas("status", st, "code"),
-                                               _meas("reconnects", link.get("reconnects"),
-                                                     "")]))
-    # a trend from fewer than 10 readings is mostly noise: not reported
-    trend = w.slope() * 60000 / period_ms if w.n >= 10 else None
+    lmeas = [_meas("status", st, "code"), _meas("reconnects", link.get("reconnects"), "")]
+    if w.lost:  # connected, but not all the window: no PASS beside a dropping link
+        checks.append(_check("wifi_link", "warn", lmeas + [_meas("down_polls", w.lost, "")],
+                             note="the link dropped during the window (see wifi_stability)"))
+    else:
+        checks.append(_check("wifi_link", "pass", lmeas))
+    # The trend (least-squares slope over the window) is reported only when it means
+    # something: at least 10 readings, and the slope more than twice its standard error
+    # (a steady link's wobble fits slopes of +-12 dB/min over a few seconds; those are not
+    # shown). The limit applies to that fitted slope, extrapolated to a minute.
+    trend = trend_se = None
+    if w.n >= 10 and sd <= lim["rssi_stdev_max_db"]:  # (a step is no trend: see stability)
+        b, se = w.slope(), w.slope_stderr()
+        if abs(b) > 2 * se:
+            trend, trend_se = b * 60000 / period_ms, se * 60000 / period_ms
     # percent from the mean as reported (one decimal), so the two agree
     pct = wifi.percent(round(_r(mean)))
     sig = [_meas("rssi_mean", _r(mean), "dBm", lo=fail), _meas("rssi_min", w.lo, "dBm"),
            _meas("rssi_max", w.hi, "dBm"), _meas("percent", pct, "%"),
-           _meas("bars", bt.value, "bars"),
-           _meas("trend", _r(trend), "dB/min", lo=-FALLING_DB_MIN)]
+           _meas("bars", bt.value, "bars")]
+    if trend is not None:
+        sig += [_meas("trend", _r(trend), "dB/min", lo=-FALLING_DB_MIN),
+                _meas("trend_stderr", _r(trend_se), "dB/min")]
     if mean < fail:
         checks.append(_check("wifi_signal", "fail", sig, "wifi_weak"))
         faults.append("wifi_weak")

@@ -42,6 +42,10 @@ def read_wav(path: str | Path) -> tuple[int, int, int, bytes]:
             frames = w.readframes(w.getnframes())
     except FileNotFoundError:
         raise CamdiagError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CamdiagError(f"{path}: a directory, not a WAV file") from None
+    except PermissionError:
+        raise CamdiagError(f"{path}: not readable (permission denied)") from None
     except (wave.Error, EOFError, struct.error) as e:
         raise CamdiagError(f"{path}: not a PCM WAV file ({e})") from None
     if width not in (2, 4):

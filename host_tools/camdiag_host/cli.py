@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from typing import Callable
+from pathlib import Path
 
 from . import __version__
 from .errors import EXIT_ERROR, CamdiagError
@@ -40,6 +41,65 @@ def _link(args) -> DeviceLink:
 
 
 # -- commands ---------------------------------------------------------------------------
+def _cannot_write_in(folder: Path) -> str | None:
+    """Why no file can be made in folder (None: it can). Tried, not guessed from the mode
+    bits: root passes every access() check, yet cannot create files in /proc or on a
+    read-only mount."""
+    import tempfile
+
+    if not folder.is_dir():
+        return f"no folder {folder}"
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".camdiag-probe-"):
+            pass
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
+
+
+def check_out_file(path: str) -> Path:
+    """An output file the command will write, checked before any work: its folder exists
+    and takes files, and it is not a folder itself."""
+    out = Path(path)
+    if out.is_dir():
+        raise CamdiagError(f"--out {path}: a folder; give a file name, e.g. {out / 'rec.wav'}")
+    why = _cannot_write_in(out.parent)
+    if why:
+        raise CamdiagError(f"--out {path}: cannot write there ({why})")
+    return out
+
+
+def check_out_dir(path: str) -> Path:
+    """An output folder (the support report), checked before any work: it is a folder or
+    can be made one, and takes files."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CamdiagError(f"--out {path}: an existing file; the report needs a folder")
+    probe = out
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent  # (the report makes the folders missing below it)
+    why = _cannot_write_in(probe)
+    if why:
+        raise CamdiagError(f"--out {path}: cannot write there ({probe}: {why})")
+    return out
+
+
+def save_or_rescue(write, out: Path, what: str) -> Path:
+    """write(path) to out; if that still fails after the checks (a full disk, a folder
+    removed meanwhile), the work already done goes to a temporary folder instead, and the
+    error says where."""
+    import tempfile
+
+    try:
+        write(out)
+        return out
+    except OSError as e:
+        rescue = Path(tempfile.mkdtemp(prefix="camdiag-rescue-")) / out.name
+        write(rescue)
+        raise CamdiagError(f"could not write {what} to {out} ({e.strerror or e}); saved it "
+                           f"to {rescue} instead") from None
+
+
 def cmd_ports(args) -> int:
     from .ports import list_ports
 
@@ -50,9 +110,13 @@ def cmd_ports(args) -> int:
     if not ports:
         print("no serial ports found (a virtual board: camdiag sim, or --port sim://)")
         return 0
+    print(f"{'PORT':20} {'VID:PID':10} DESCRIPTION")
     for p in ports:
         mark = f"  <- likely ESP32 ({p.chip})" if p.likely_esp32 else ""
         print(f"{p.device:20} {p.vid_pid or '-':10} {p.description}{mark}")
+    if not any(p.likely_esp32 for p in ports):
+        print("no ESP32 board found (none of these has an Espressif or USB-UART VID:PID; "
+              "is the board plugged in with a data cable?)")
     return 0
 
 
@@ -155,16 +219,17 @@ def cmd_selftest(args) -> int:
         print(json.dumps(rec, indent=2))
     else:
         print(format_record(rec, color=use_color()))
-    return exit_code(rec)
+    return exit_code(rec, getattr(args, "strict", False))
 
 
 def cmd_stimulus(args) -> int:
     from . import boards as _boards
     from .audio import stimulus, write_wav
 
+    out = check_out_file(args.out)
     prof = _boards.load(args.board)
     pcm = stimulus(prof)
-    write_wav(args.out, pcm, prof["audio"]["rate"])
+    save_or_rescue(lambda p: write_wav(p, pcm, prof["audio"]["rate"]), out, "the stimulus")
     frames = len(pcm) // 2
     print(f"wrote {args.out}: {frames} frames, {frames / prof['audio']['rate']:.3f} s, "
           f"16-bit mono at {prof['audio']['rate']} Hz (board '{prof['name']}')")
@@ -192,13 +257,14 @@ def cmd_capture(args) -> int:
     from .audio import write_wav
     from .progress import spinner
 
+    out = check_out_file(args.out)
     with _link(args) as link, spinner(args, "recording and reading the capture"):
         rec = link.call("selftest", {"log": False, "keep_capture": True}, timeout=args.timeout)
         if rec["verdict"] == "i2s_fault":
             note = rec["checks"][0].get("note")
             raise CamdiagError(f"no recording: the I2S bus failed ({note})", exit_code=1)
         data, rate = read_capture(link, args.timeout)
-    write_wav(args.out, data, rate)
+    save_or_rescue(lambda p: write_wav(p, data, rate), out, "the recording")
     print(f"wrote {args.out}: {len(data) // 2} frames at {rate} Hz (mic slot, from the end "
           f"of the warm-up); the self-test said: {rec['outcome']} ({rec['verdict']})")
     return 0
@@ -222,7 +288,7 @@ def cmd_analyze(args) -> int:
         print(json.dumps(rec, indent=2))
     else:
         print(format_record(rec, color=use_color()))
-    return exit_code(rec)
+    return exit_code(rec, getattr(args, "strict", False))
 
 
 EVENT_MARKER = b"#camdiag-event# "
@@ -250,7 +316,8 @@ def watch_button(port: str, baud: int, seconds: float | None, as_json: bool) -> 
 
         raise _port_error(port, str(e).splitlines()[0] if str(e) else "cannot open") from None
     if not as_json:
-        print(f"watching button events on {port} (Ctrl-C to stop)", flush=True)
+        until = f"for {seconds:g} s (or Ctrl-C)" if seconds else "until Ctrl-C"
+        print(f"watching button events on {port} {until}", flush=True)
     end = time.monotonic() + seconds if seconds else None
     buf = b""
     count = 0
@@ -270,7 +337,8 @@ def watch_button(port: str, baud: int, seconds: float | None, as_json: bool) -> 
                 except ValueError:
                     continue
                 count += 1
-                ev["host_time"] = time.strftime("%H:%M:%S")
+                ev["host_time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z" if as_json else
+                                                "%H:%M:%S")
                 if as_json:
                     print(json.dumps(ev), flush=True)
                 else:
@@ -339,7 +407,7 @@ def _print_record(args, rec: dict, extra: str = "") -> int:
         print(format_record(rec, color=use_color()))
         if extra:
             print(extra)
-    return exit_code(rec)
+    return exit_code(rec, getattr(args, "strict", False))
 
 
 def cmd_rssi(args) -> int:
@@ -392,6 +460,9 @@ def _server_for(args, link):
 
 
 def cmd_netcheck(args) -> int:
+    if args.server and args.scenario:
+        raise CamdiagError("--scenario impairs the netserver camdiag starts here; with "
+                           "--server, start that one with `camdiag netserver --scenario ...`")
     with _link(args) as link:
         host, port, server = _server_for(args, link)
         try:
@@ -425,7 +496,11 @@ def cmd_netserver(args) -> int:
             kw[key] = v
     srv = NetServer(bind=args.bind, port=args.listen, seed=args.seed,
                     log=lambda m: print(f"{time.strftime('%H:%M:%S')}  {m}", flush=True), **kw)
-    srv.start()
+    try:
+        srv.start()
+    except OSError as e:
+        raise CamdiagError(f"netserver: cannot listen on {args.bind}:{args.listen} "
+                           f"({e.strerror or e})") from None
     shown = ", ".join(f"{k} {v}" for k, v in kw.items()) or "no impairment"
     print(f"camdiag netserver on {args.bind}:{srv.port} (TCP upload + UDP echo; {shown}); "
           f"Ctrl-C to stop", flush=True)
@@ -454,7 +529,6 @@ def cmd_flash(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from pathlib import Path
 
     from . import support
     from .report import exit_code
@@ -463,9 +537,13 @@ def cmd_report(args) -> int:
     say = (lambda m: None) if quiet else (lambda m: print(f"... {m}", file=sys.stderr,
                                                           flush=True))
     server = _parse_server(args.server) if args.server else None
+    out = check_out_dir(args.out)
     with _link(args) as link:
-        rep = support.collect(link, args.port, server, args.last, args.timeout, say)
-    j, h = support.write(rep, Path(args.out))
+        rep = support.collect(link, args.port, server, args.last, args.timeout, say,
+                              log=not args.no_log)
+    written = []
+    save_or_rescue(lambda p: written.extend(support.write(rep, p)), out, "the report")
+    j, h = written[-2:]
     if args.json:
         print(json.dumps({"outcome": rep["outcome"], "verdict": rep["verdict"],
                           "fix": rep["fix"], "json": str(j), "html": str(h)}, indent=2))
@@ -474,7 +552,7 @@ def cmd_report(args) -> int:
         if rep["fix"]:
             print(f"FIX TO TRY FIRST: {rep['fix']}")
         print(f"report: {j} and {h}")
-    return exit_code(rep)
+    return exit_code(rep, getattr(args, "strict", False))
 
 
 def cmd_factory_reset(args) -> int:
@@ -533,9 +611,24 @@ def cmd_factory_reset(args) -> int:
     return 0
 
 
+def check_wifi(ssid: str, password: str | None) -> str:
+    """802.11's limits (an SSID of 1..32 bytes) and WPA2-PSK's (a passphrase of 8..63
+    characters, or none for an open network); the word for the network's security."""
+    n = len(ssid.encode())
+    if not 1 <= n <= 32:
+        raise CamdiagError(f"--ssid: {n} bytes; an SSID has 1 to 32")
+    if not password:
+        return "open network, no password"
+    if not 8 <= len(password) <= 63:
+        raise CamdiagError(f"the password has {len(password)} characters; WPA2 needs 8 to 63 "
+                           "(an empty one means an open network)")
+    return "password stored on the board"
+
+
 def cmd_wifi_setup(args) -> int:
     from .deploy import reboot_into_app
 
+    check_wifi(args.ssid, "12345678")  # the SSID at once, before asking for a password
     password = os.environ.get("CAMDIAG_WIFI_PASSWORD")
     if password is None:
         if not sys.stdin.isatty():
@@ -545,17 +638,56 @@ def cmd_wifi_setup(args) -> int:
         import getpass
 
         password = getpass.getpass(f"Wi-Fi password for {args.ssid}: ")
+    security = check_wifi(args.ssid, password)
+    if args.port.startswith(("sim://", "qemu://")):
+        raise CamdiagError(f"wifi-setup on {args.port.split('?')[0]}: that board lives for "
+                           "one command only; start one with `camdiag sim` and give its port")
     with _link(args) as link:
         res = link.call("set_config", {"ssid": args.ssid, "password": password},
                         timeout=args.timeout)
         reboot_into_app(link)
-    _out(args, f"Wi-Fi set to '{res['ssid']}' (password stored on the board); rebooted to "
-               f"connect", res)
-    return 0
+    if not args.json:
+        print(f"Wi-Fi set to '{res['ssid']}' ({security}); rebooted, waiting for it to "
+              f"connect (up to {args.wait:g} s) ...", flush=True)
+    res.update(_wait_connected(args, args.wait))
+    if args.json:
+        print(json.dumps(res, indent=2))
+    elif res["connected"]:
+        print(f"connected to '{args.ssid}': {res['ip']}, signal {res['rssi']} dBm")
+    else:
+        print(f"not connected after {args.wait:g} s: {res['reason']}")
+        print(f"FIX TO TRY FIRST: {res['fix']}")
+    return 0 if res["connected"] else 1
+
+
+def _wait_connected(args, wait_s: float) -> dict:
+    """Poll the rebooted board until its link is up, or wait_s passed; what happened."""
+    from camdiag.wifi_check import reason_text
+
+    end = time.monotonic() + wait_s
+    st = None
+    while time.monotonic() < end:
+        time.sleep(2)
+        try:
+            with DeviceLink(args.port, baud=args.baud, port_wait=10) as link:
+                r = link.call("rssi_read", timeout=args.timeout)
+                if r["status"] == 1010:
+                    ip = link.call("ifconfig", timeout=args.timeout)["ip"]
+                    return {"connected": True, "ip": ip, "rssi": r["rssi"]}
+                st = r["status"]
+        except CamdiagError:
+            pass  # (still booting)
+        if st in (201, 202, 210, 211, 212):  # the driver says why and will not do better
+            break
+    reason = reason_text(st) if st is not None else "the board did not answer"
+    fix = ("check the password and run `camdiag wifi-setup` again" if st == 202 else
+           "check the network name, and that the router is on and in range" if st == 201
+           else "move the camera closer to the router, or check the router's security mode")
+    return {"connected": False, "status": st, "reason": reason, "fix": fix}
 
 
 def cmd_sim(args) -> int:
-    from .simboard import HEAP_KB, VirtualBoard
+    from .simboard import HEAP_KB, VirtualBoard, check_model, check_radio
 
     opts = {}
     for key in ("fault", "seed", "snr", "rssi", "scan", "ssid"):
@@ -564,6 +696,17 @@ def cmd_sim(args) -> int:
             opts[key] = str(v)
     if args.fast:
         opts["realtime"] = "0"
+    # checked before the board starts, as sim:// URLs are: a misspelt fault is no healthy
+    # board, and a bad value would only fail inside it
+    check_radio(opts.get("rssi"), opts.get("scan"))
+    check_model(opts, "camdiag sim")
+    if args.flash:
+        flash = Path(args.flash)
+        if flash.is_dir():
+            raise CamdiagError(f"--flash {args.flash}: a folder; give an image file name")
+        why = _cannot_write_in(flash.parent)
+        if why:
+            raise CamdiagError(f"--flash {args.flash}: cannot write the image there ({why})")
     vb = VirtualBoard(board=args.board, flash=args.flash, options=opts)
     vb.start()
     if not vb.wait_ready(timeout=15):
@@ -583,6 +726,31 @@ def cmd_sim(args) -> int:
 
 
 # -- the table --------------------------------------------------------------------------
+def number_in(lo: float, hi: float, what: str, integer: bool = False,
+              lo_open: bool = False):
+    """An argparse type: a number in [lo, hi] (lo excluded with lo_open), else an error
+    that says the range."""
+    def parse(text: str):
+        try:
+            v = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: not a number ({what})") from None
+        if v < lo or v > hi or (lo_open and v == lo):
+            raise argparse.ArgumentTypeError(f"{text}: {what}")
+        return v
+    return parse
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as every other error: one line, `camdiag: ...`, exit 2."""
+
+    def error(self, message: str):
+        cmd = self.prog.split()[-1] if " " in self.prog else ""
+        helptext = f"camdiag {cmd} --help" if cmd else "camdiag --help"
+        sys.stderr.write(f"camdiag: {message} ({helptext} shows the options)\n")
+        sys.exit(EXIT_ERROR)
+
+
 def _add_port(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", "-p",
                    help="serial device, pyserial URL (socket://, rfc2217://) or sim://[?opts]; "
@@ -612,7 +780,7 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
             "camdiag log --port /dev/ttyACM0 --last 5"),
     "selftest": (cmd_selftest, "speaker-to-mic loopback self-test: each check, the verdict, "
                  "the fix (exit 0 pass, 1 fail, 2 error)",
-                 "camdiag selftest --port sim://?fault=muffled"),
+                 "camdiag selftest --port 'sim://?fault=muffled'"),
     "stimulus": (cmd_stimulus, "write exactly what the self-test plays to a WAV file",
                  "camdiag stimulus --board esp32s3-devkit --out stim.wav"),
     "capture": (cmd_capture, "play the stimulus and save the mic recording as WAV",
@@ -662,7 +830,7 @@ def _farm(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="camdiag",
         description="Audio and network diagnostics for cameras with two-way talk.",
         epilog=EPILOG,
@@ -679,14 +847,22 @@ def build_parser() -> argparse.ArgumentParser:
             from .netserver import DEFAULT_PORT, SCENARIOS
 
             p.add_argument("--bind", default="0.0.0.0", help="address (default all)")
-            p.add_argument("--listen", type=int, default=DEFAULT_PORT,
+            p.add_argument("--listen", default=DEFAULT_PORT,
+                           type=number_in(0, 65535, "a TCP port, 0..65535 (0: any free one)",
+                                          integer=True),
                            help=f"TCP and UDP port (default {DEFAULT_PORT})")
             p.add_argument("--scenario", default="good", choices=list(SCENARIOS),
                            help="a preset impairment (default good)")
-            p.add_argument("--throttle-mbps", type=float, help="read uploads at most this fast")
-            p.add_argument("--drop-pct", type=float, help="drop this share of echoes")
-            p.add_argument("--delay-ms", type=float, help="delay every echo")
-            p.add_argument("--jitter-ms", type=float, help="add 0..N ms random delay")
+            p.add_argument("--throttle-mbps",
+                           type=number_in(0, 10000, "Mbit/s above 0", lo_open=True),
+                           help="read uploads at most this fast")
+            p.add_argument("--drop-pct",
+                           type=number_in(0, 100, "a share of echoes, 0..100 %"),
+                           help="drop this share of echoes")
+            p.add_argument("--delay-ms", type=number_in(0, 60000, "milliseconds, 0..60000"),
+                           help="delay every echo")
+            p.add_argument("--jitter-ms", type=number_in(0, 60000, "milliseconds, 0..60000"),
+                           help="add 0..N ms random delay")
             p.add_argument("--seed", type=int, default=1, help="random seed")
             continue
         if name in ("ports", "stimulus"):
@@ -734,11 +910,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "self-test too little heap; says why)")
         if name == "log":
             p.add_argument("--last", type=int, default=0, help="only the last N records")
-        if name in ("selftest", "rssi", "scan", "netcheck"):
+        if name in ("selftest", "rssi", "scan", "netcheck", "report"):
             p.add_argument("--no-log", action="store_true",
                            help="do not append the result to the board's log")
+        if name in ("selftest", "rssi", "scan", "netcheck", "report", "analyze"):
+            p.add_argument("--strict", action="store_true",
+                           help="a WARN exits 1, as a failure would (for CI); default 0")
         if name == "rssi":
-            p.add_argument("--seconds", type=float,
+            p.add_argument("--seconds", type=number_in(1, 86400, "seconds, 1..86400"),
                            help="window length (default: board.json wifi.rssi_window_s); "
                                 "with --watch: stop after N seconds")
             p.add_argument("--watch", action="store_true",
@@ -766,18 +945,44 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default 20)")
         if name == "wifi-setup":
             p.add_argument("--ssid", required=True, help="network name")
+            p.add_argument("--wait", type=number_in(0, 600, "seconds, 0..600"), default=30,
+                           help="seconds to wait for the board to connect (default 30)")
         if name == "factory-reset":
             p.add_argument("--yes", "-y", action="store_true",
                            help="do not ask (needed when not on a terminal)")
         if name == "button":
             p.add_argument("--watch", action="store_true", help="stream events until Ctrl-C")
-            p.add_argument("--seconds", type=float, help="with --watch: stop after N seconds")
+            p.add_argument("--seconds", type=number_in(1, 86400, "seconds, 1..86400"),
+                           help="with --watch: stop after N seconds")
         if name == "capture":
             p.add_argument("--out", "-o", required=True, help="WAV file to write")
     return parser
 
 
+# What the output's glyphs become on a terminal or pipe that cannot show them
+# (PYTHONIOENCODING=ascii, a latin-1 console): the measurement is printed all the same.
+ASCII = {"▁": "_", "▂": "_", "▃": "-", "▄": "-", "▅": "=", "▆": "=", "▇": "#", "█": "#",
+         "▮": "#", "▯": ".", "·": "."}
+
+
+def _ascii_fallback(err: UnicodeEncodeError):
+    text = err.object[err.start:err.end]
+    return "".join(ASCII.get(c, "?") for c in text), err.end
+
+
+def _output_falls_back_to_ascii() -> None:
+    import codecs
+
+    codecs.register_error("camdiag-ascii", _ascii_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="camdiag-ascii")
+        except (AttributeError, ValueError):  # (not a TextIOWrapper: a test's capture)
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _output_falls_back_to_ascii()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -796,7 +1001,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"camdiag: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
-        print("camdiag: interrupted", file=sys.stderr)
+        from .link import INTERRUPTED
+
+        what = ""
+        if INTERRUPTED.get("call") and "stopped" in INTERRUPTED:
+            what = (f" (the board's {INTERRUPTED['call']} was stopped too: nothing logged)"
+                    if INTERRUPTED["stopped"] else
+                    f" (the board had finished its {INTERRUPTED['call']}: its result is "
+                    "in its log)")
+        print(f"camdiag: interrupted{what}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader (e.g. `| head`) went away: not an error of ours

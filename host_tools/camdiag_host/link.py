@@ -146,6 +146,10 @@ class CountingSerial:
             setattr(self._serial, name, value)
 
 
+# The last call the user's Ctrl-C cut short: {"call": name, "stopped": True} when the board
+# was still running it (stopped, nothing logged), False when it had already finished.
+INTERRUPTED: dict = {}
+
 # Run at a session's start and end: empty the REPL's globals (what a session's statements
 # bound, mpremote's file handles, a deploy's hash listing: ~6.5 KB) back to a booted
 # board's, which has only __name__ there (main.py keeps its names in the package), so no
@@ -174,6 +178,30 @@ def _is_rfc2217(ser) -> bool:
     except ImportError:  # pragma: no cover - pyserial without rfc2217
         return False
     return isinstance(ser, Rfc2217Serial)
+
+
+def _network_reason(url: str) -> str | None:
+    """Why a socket:// or rfc2217:// port did not open, in words (mpremote only says
+    "failed to access"); None for other ports, or when the TCP port does answer."""
+    import socket
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    if u.scheme not in ("socket", "rfc2217") or not u.hostname or not u.port:
+        return None
+    where = f"{u.hostname}:{u.port}"
+    try:
+        with socket.create_connection((u.hostname, u.port), timeout=3):
+            return None
+    except ConnectionRefusedError:
+        return (f"nothing listens at {where} (connection refused): is the virtual board, "
+                "ser2net or the farm there running?")
+    except socket.gaierror:
+        return f"unknown host {u.hostname}"
+    except TimeoutError:
+        return f"no answer from {where} in 3 s (a firewall, or the wrong address?)"
+    except OSError as e:
+        return f"{where}: {e.strerror or e}"
 
 
 def _is_serial_path(port: str) -> bool:
@@ -220,7 +248,7 @@ class DeviceLink:
         try:
             self.transport = SerialTransport(self.device, baudrate=self.baud)
         except TransportError as e:
-            reason = str(e) or "cannot open"
+            reason = _network_reason(self.device) or str(e) or "cannot open"
             if _held(self.device):
                 reason = BUSY
             raise _port_error(self.port, reason) from None
@@ -277,8 +305,14 @@ class DeviceLink:
                 self.transport.serial.timeout = 1.0
 
     def _attempt_raw_repl(self, t, banner: bytes, waits: tuple) -> None:
+        import sys
+
         seen = b""
+        total = 0
         for attempt, wait in enumerate(waits):
+            if attempt == 1 and sys.stderr.isatty():  # (a healthy board answers the first)
+                sys.stderr.write(f"waiting for a MicroPython REPL on {self.port} (up to "
+                                 f"{sum(waits[1:]):.0f} s more) ...\n")
             t.serial.write(b"\r\x03")
             time.sleep(0.05 + 0.1 * attempt)
             t.serial.reset_input_buffer()
@@ -293,12 +327,17 @@ class DeviceLink:
                 if data.endswith(banner) and self._sync(t, attempt):
                     t.in_raw_repl = True
                     return
-            seen = (seen + data)[-80:]
+            seen = (seen + data)[-40:]
+            total += len(data)
         self._close_transport()
-        raise LinkError(
-            f"no MicroPython REPL on {self.port}: the board did not answer Ctrl-C/Ctrl-A "
-            f"(is it running MicroPython? wrong port or baud rate?; last bytes: {seen!r})"
-        )
+        if total:
+            text = "".join(chr(b) if 32 <= b < 127 else "." for b in seen).strip(".")
+            got = f"got {total} bytes of other data, ending {text!r}" if text else \
+                f"got {total} bytes of other data"
+        else:
+            got = "no data at all: is it powered, and is this its port?"
+        raise LinkError(f"no MicroPython REPL answered on {self.port} ({got}); is it running "
+                        "MicroPython, at this baud rate?")
 
     def _sync(self, t, attempt: int) -> bool:
         """Make sure the next byte is the raw REPL's fresh ">": run a statement whose output
@@ -344,8 +383,7 @@ class DeviceLink:
                 try:
                     if getattr(self, "untidy", False) or not self.transport.in_raw_repl:
                         raise TransportError("no prompt")  # (or left already: a reboot)
-                    self.transport.exec_raw(TIDY + b";import gc;gc.collect();del gc",
-                                            timeout=5)
+                    self._tidy()
                 except TransportError:
                     pass  # (a board busy or gone: the next session's _sync tidies)
                 self.transport.exit_raw_repl()
@@ -366,6 +404,18 @@ class DeviceLink:
         if self.qemu is not None:
             self.qemu.stop()
             self.qemu = None
+
+    def _tidy(self) -> None:
+        """TIDY as a plain raw-REPL statement, with an overall deadline: mpremote's exec
+        waits for its prompt with a timeout between bytes only, so a board that was reset
+        meanwhile, its app printing events, kept a session from ever closing."""
+        from mpremote.transport import TransportError
+
+        t = self.transport
+        t.serial.write(TIDY + b";import gc;gc.collect();del gc\x04")
+        data = t.read_until(1, b"\x04\x04>", timeout=1.0, timeout_overall=5.0)
+        if not data.endswith(b"\x04\x04>"):
+            raise TransportError("no answer to the tidy-up")
 
     def _close_transport(self) -> None:
         try:
@@ -424,9 +474,16 @@ class DeviceLink:
         and wait for its end, so it neither runs on (a self-test would finish and log a
         result nobody saw) nor keeps its modules (service.call unloads them on the way
         out); close() then tidies and resumes the app as after any session."""
+        INTERRUPTED.clear()
         try:
-            # Ctrl-C, then the raw REPL again, in sync: whatever the call was doing (its
-            # output, a raw-paste transfer), the session ends at a fresh prompt
+            # Ctrl-C: a call still running ends in a KeyboardInterrupt traceback; one that
+            # had finished (its result on the way) leaves only its prompt
+            t = self.transport
+            t.serial.write(b"\x03")
+            seen = t.read_until(1, b"\x04>", timeout=1.0, timeout_overall=3.0)
+            INTERRUPTED["stopped"] = b"KeyboardInterrupt" in seen
+            # then the raw REPL again, in sync: whatever the call was doing (its output, a
+            # raw-paste transfer), the session ends at a fresh prompt
             self._enter_raw_repl(waits=(0.3, 0.5, 1.0, 2.0))
         except (CamdiagError, OSError, KeyboardInterrupt):
             self.untidy = True  # (no prompt: close() does not wait for one)
@@ -463,7 +520,11 @@ class DeviceLink:
                 name, _to_micropython_literal(args))
         else:
             code = "from camdiag import service as _s\n_s.call(%r)\n" % name
-        out, err = self.exec_raw(code, timeout, on_progress)
+        try:
+            out, err = self.exec_raw(code, timeout, on_progress)
+        except KeyboardInterrupt:
+            INTERRUPTED["call"] = name
+            raise
         if err:
             text = err.decode(errors="replace")
             if re.search(r"ImportError: (no module named|can't import name) '?camdiag", text):

@@ -32,14 +32,29 @@ def _limit(m: dict) -> str:
     return ", ".join(parts)
 
 
+# Shown as "at least ..." past this: a ratio with nothing under it (the firmware caps the
+# silent slot's ratio at 1e6, diagnosis.py) is no number a technician can read.
+RATIO_CAP = 1e6
+
+
 def _value(m: dict) -> str:
     v = m["value"]
     unit = m.get("unit", "")
+    name = m["name"]
     if isinstance(v, bool):
-        return f"{m['name']} {'yes' if v else 'no'}"
-    if unit in ("bool", "count", "frames", "samples", "bits", "ratio", ""):
-        return f"{m['name']} {v} {unit if unit not in ('bool', 'ratio') else ''}".rstrip()
-    return f"{m['name']} {v} {unit}"
+        return f"{name} {'yes' if v else 'no'}"
+    if unit == "code" and isinstance(v, int):  # a Wi-Fi status or reason: its name
+        from camdiag.wifi_check import reason_text
+
+        return f"{name} {reason_text(v)}"
+    if isinstance(v, float):
+        if v == 0:
+            v = 0.0  # (not "-0.0")
+        elif unit == "ratio" and v >= RATIO_CAP:
+            return f"{name} over a million (one slot carries no signal at all)"
+    if unit == name or unit in ("bool", "ratio", ""):
+        return f"{name} {v}"  # ("bars 1", not "bars 1 bars")
+    return f"{name} {v} {unit}"
 
 
 def format_record(rec: dict, color: bool = False) -> str:
@@ -78,14 +93,39 @@ def format_record(rec: dict, color: bool = False) -> str:
     outcome = rec["outcome"]
     verdict = rec["verdict"]
     head = _c(f"VERDICT: {outcome.upper()}", outcome, color)
-    lines.append(f"{head} - {verdict}: {rec['diagnosis']}")
-    if rec.get("advice"):
-        lines.append(f"FIX TO TRY FIRST: {rec['advice']}")
+    warns = [c for c in rec["checks"] if c["outcome"] == "warn"]
+    if outcome == "warn" and warns:  # the finding itself, and its own fix
+        what = rec["diagnosis"].removeprefix("no fault found; warning: ")
+        names = ", ".join(c["name"] for c in warns)
+        lines.append(f"{head} - {names}: {what.removeprefix(warns[0]['name'] + ': ')}")
+        fix = rec.get("advice") or warn_fix(warns[0])
+    else:
+        lines.append(f"{head} - {verdict}: {rec['diagnosis']}")
+        fix = rec.get("advice")
+    if fix:
+        lines.append(f"FIX TO TRY FIRST: {fix}")
     if len(rec.get("faults", [])) > 1:
         lines.append("also found: " + ", ".join(rec["faults"][1:]))
     return "\n".join(lines)
 
 
-def exit_code(rec: dict) -> int:
-    """0 pass (or pass with warnings), 1 a check failed, 2 the test could not run."""
-    return {"pass": 0, "warn": 0, "fail": 1}.get(rec["outcome"], 2)
+# A WARN is no fault: the hardware passed, but one reading is near its limit or uncertain.
+# What to try for each check that can warn (diagnosis.py, wifi_check.py).
+WARN_FIX = {
+    "slot": "check the mic's L/R select pin against board.json's mic slot; retest",
+    "dc_offset": "a DC offset on the mic line: check the mic's supply and ground; if it "
+                 "grows between tests, replace the mic",
+    "speaker_to_mic": "the test tone is quiet at the mic: clean the speaker and mic openings "
+                      "and check the speaker volume setting; retest",
+    "latency": "the echo timing was uncertain (a loud room?): retest in a quiet moment",
+}
+
+
+def warn_fix(check: dict) -> str:
+    return check.get("advice") or WARN_FIX.get(check["name"]) or check.get("note") or ""
+
+
+def exit_code(rec: dict, strict: bool = False) -> int:
+    """0 pass (or pass with warnings; with strict, a warning is 1, for CI), 1 a check
+    failed, 2 the test could not run."""
+    return {"pass": 0, "warn": 1 if strict else 0, "fail": 1}.get(rec["outcome"], 2)

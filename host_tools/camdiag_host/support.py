@@ -103,13 +103,13 @@ def spectrum(pcm16: bytes, rate: int) -> dict:
 
 
 def collect(link, port: str, server: tuple[str, int] | None, last: int, timeout: float,
-            say=print) -> dict:
+            say=print, log: bool = True) -> dict:
     from .cli import read_capture
 
     say("reading device info")
     info = link.call("info", timeout=timeout)
     say("running the loopback self-test")
-    st = link.call("selftest", {"log": True, "keep_capture": True}, timeout=timeout)
+    st = link.call("selftest", {"log": log, "keep_capture": True}, timeout=timeout)
     pcm, rate = (b"", 16000)
     if st["verdict"] != "i2s_fault":
         say("reading the recording")
@@ -118,13 +118,13 @@ def collect(link, port: str, server: tuple[str, int] | None, last: int, timeout:
     wifi = scan = hist = net = None
     if configured:
         say("sampling the Wi-Fi signal")
-        wifi = link.call("rssi", {"log": True}, timeout=timeout + 30)
+        wifi = link.call("rssi", {"log": log}, timeout=timeout + 30)
         hist = link.call("rssi_history", timeout=timeout)
         say("scanning Wi-Fi channels")
         scan = link.call("scan", {"log": False}, timeout=timeout)
         if server:
             say(f"talk-path check against {server[0]}:{server[1]}")
-            net = link.call("netcheck", {"host": server[0], "port": server[1], "log": True},
+            net = link.call("netcheck", {"host": server[0], "port": server[1], "log": log},
                             timeout=timeout)
     log = link.call("log", {"last": last}, timeout=timeout)["records"]
     recs = {"selftest": st, "wifi": wifi, "netcheck": net, "scan": scan}

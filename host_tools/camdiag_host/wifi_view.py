@@ -57,6 +57,16 @@ def format_scan(rec: dict) -> str:
     return "\n".join(lines)
 
 
+def _span(seconds: float) -> str:
+    """A duration as a person says it: 45 s, 2 min 36 s, 3 h 5 min."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60} min"
+
+
 def format_history(h: dict, width: int = 96) -> str:
     if not h.get("running"):
         return "RSSI history: the application is not running (no history kept)"
@@ -67,7 +77,7 @@ def format_history(h: dict, width: int = 96) -> str:
     got = [v for v in vals if v is not None]
     span_s = len(vals) * h["period_s"]
     shown = vals[-width:]
-    lines = [f"RSSI history: last {span_s // 60} min, one value per {h['period_s']} s "
+    lines = [f"RSSI history: last {_span(span_s)}, one value per {h['period_s']} s "
              f"(the weakest of the period; · = link down), {h['count']} recorded"]
     lines.append("  " + spark(shown))
     if got:
@@ -96,7 +106,7 @@ def watch(link, seconds: float | None, as_json: bool, period: float = 1.0,
             r = link.call("rssi_read", timeout=10)
             hist.append(r.get("rssi"))
             if as_json:
-                r["host_time"] = time.strftime("%H:%M:%S")
+                r["host_time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")  # (a log spans days)
                 print(json.dumps(r), file=out, flush=True)
             elif tty:
                 out.write(f"\r\x1b[2K{reading_line(r)}  {spark(hist, 40)}")

@@ -80,6 +80,19 @@ def test_help_shows_examples():
     assert res.returncode == 0 and "example:" in res.stdout and "--json" in res.stdout
 
 
+def test_help_quotes_every_sim_url_with_options():
+    """zsh treats an unquoted `?` as a glob: `sim://?fault=x` fails there, quoted it works."""
+    import re
+
+    from camdiag_host import cli
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, cli.argparse._SubParsersAction))
+    texts = [parser.format_help()] + [p.format_help() for p in sub.choices.values()]
+    for text in texts:
+        assert not re.search(r"(?<!['\"])sim://\?", text), text
+
+
 def _wav(path, data, rate=16000, width=2, channels=1):
     with wave.open(str(path), "wb") as w:
         w.setnchannels(channels)
@@ -224,3 +237,108 @@ def test_spinner_only_on_a_terminal():
     with Spinner("x", enabled=False, stream=quiet, delay=0.0):
         _time.sleep(0.3)
     assert quiet.getvalue() == ""
+
+
+# Each of these printed a traceback, waited, or was silently accepted (issue #16); each is
+# refused at once, in one line, before any work or board start-up.
+BAD_INPUT = {
+    "stimulus into a missing folder": (["stimulus", "--out", "/nonexistent/s.wav"],
+                                       "no folder /nonexistent"),
+    "stimulus onto a folder": (["stimulus", "--out", "/tmp"], "a folder"),
+    "capture into a missing folder": (["capture", "--port", "sim://", "--out",
+                                       "/nonexistent/r.wav"], "no folder"),
+    "report onto an existing file": (["report", "--port", "sim://", "--out", "{file}"],
+                                     "an existing file"),
+    "report where nothing can be written": (["report", "--port", "sim://", "--out",
+                                             "/proc/camdiag-report"], "cannot write"),
+    "analyze a folder": (["analyze", "/tmp"], "a directory"),
+    "netserver on port 99999": (["netserver", "--listen", "99999"], "0..65535"),
+    "netserver dropping 150 %": (["netserver", "--drop-pct", "150"], "0..100"),
+    "netserver with a negative delay": (["netserver", "--delay-ms", "-5"], "0..60000"),
+    "netserver throttled to 0": (["netserver", "--throttle-mbps", "0"], "above 0"),
+    "sim --flash where nothing can be written": (["sim", "--flash", "/proc/x.img"],
+                                                 "cannot write the image"),
+    "sim --rssi bogus": (["sim", "--rssi", "bogus"], "steady_good"),
+    "sim --fault bogus": (["sim", "--fault", "bogus"], "muffled"),
+    "sim:// with a misspelt fault among good ones": (["info", "--port",
+                                                      "sim://?fault=muffled,bogus"], "bogus"),
+    "rssi for 0 s": (["rssi", "--port", "sim://", "--seconds", "0"], "1..86400"),
+    "rssi for -5 s": (["rssi", "--port", "sim://", "--seconds", "-5"], "1..86400"),
+    "a 33-byte SSID": (["wifi-setup", "--port", "sim://", "--ssid", "x" * 33], "1 to 32"),
+    "an empty SSID": (["wifi-setup", "--port", "sim://", "--ssid", ""], "1 to 32"),
+    "netcheck --scenario with --server": (["netcheck", "--port", "sim://", "--scenario",
+                                           "lossy", "--server", "127.0.0.1:9"], "--server"),
+    "deploy --source": (["deploy", "--port", "sim://", "--source"], "MemoryError"),
+    "an unknown option": (["info", "--bogus"], "--bogus"),
+    "socket:// with nothing listening": (["info", "--port", "socket://127.0.0.1:9"],
+                                         "connection refused"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_is_refused_at_once_in_one_line(case, tmp_path, fault_table):
+    args, fragment = BAD_INPUT[case]
+    existing = tmp_path / "existing.txt"
+    existing.write_text("keep me\n")
+    args = [a.replace("{file}", str(existing)) for a in args]
+    assert_one_line_error(run(args, timeout=60), fragment, table=fault_table, case=case)
+    assert existing.read_text() == "keep me\n"  # nothing lost
+    assert list(tmp_path.iterdir()) == [existing]
+
+
+@pytest.mark.parametrize("password,ok", [("", "open network"), ("1234567", None),
+                                         ("x" * 63, "stored"), ("x" * 64, None)])
+def test_wifi_setup_checks_the_wpa2_password_before_the_board(password, ok):
+    res = run(["wifi-setup", "--port", "/dev/nonexistent", "--ssid", "HomeNet"],
+              env={"CAMDIAG_WIFI_PASSWORD": password})
+    if ok is None:
+        assert_one_line_error(res, "8 to 63")
+    else:  # the password passes: the next thing to fail is the missing port
+        assert_one_line_error(res, "/dev/nonexistent")
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_output_falls_back_to_ascii_glyphs(encoding):
+    res = run(["rssi", "--port", "sim://?ssid=lab", "--seconds", "2", "--no-log"],
+              env={"PYTHONIOENCODING": encoding})
+    assert res.returncode in (0, 1), res.stderr
+    assert "Traceback" not in res.stderr and "wifi_signal" in res.stdout
+    res.stdout.encode("ascii")  # nothing left that the console could not show
+
+
+@pytest.mark.parametrize("other", ["silent", "garbage"])
+def test_a_port_without_micropython_is_named_in_one_line(other):
+    """A serial port with something else on it: silent, or talking (another firmware's
+    log); the error says which, without a bytes dump."""
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    stop = threading.Event()
+
+    def talk():
+        while not stop.is_set():
+            try:
+                os.write(master, b"[boot] sensor ok, temp 21.5C\r\n")
+            except OSError:
+                return
+            try:
+                os.read(master, 1024)  # (what camdiag sends: another firmware ignores it)
+            except BlockingIOError:
+                pass
+            except OSError:
+                return
+            stop.wait(0.2)
+
+    os.set_blocking(master, False)
+    if other == "garbage":
+        threading.Thread(target=talk, daemon=True).start()
+    try:
+        res = run(["info", "--port", os.ttyname(slave)], timeout=90)
+    finally:
+        stop.set()
+        os.close(slave)
+        os.close(master)
+    want = "bytes of other data" if other == "garbage" else "no data at all"
+    assert_one_line_error(res, "no MicroPython REPL answered on", want)
+    assert "b'" not in res.stderr  # no Python bytes dump
