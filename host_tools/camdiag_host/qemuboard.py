@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -33,7 +34,16 @@ from urllib.parse import parse_qsl, urlsplit
 from . import ROOT
 from .errors import CamdiagError
 
-QEMU_OPTIONS = ("qemu", "rom", "image", "flash", "board", "i2s")
+QEMU_OPTIONS = ("qemu", "rom", "image", "flash", "board", "i2s", "icount")
+# The guest's clock counts its own instructions (QEMU -icount, docs/devel/tcg-icount.rst):
+# 2**3 ns each, 125 million a second, about an ESP32 at ESP32_GENERIC's 160 MHz (ESP-IDF's
+# CONFIG_ESP_DEFAULT_CPU_FREQ_MHZ; ports/esp32/boards/sdkconfig.240mhz is other boards').
+# In real time instead (icount=off), a host too busy to run QEMU's vCPU thread looks to
+# the guest like a stalled chip: under load the board restarted mid-test in CI, the
+# acoustic model's RX ring overran (an i2s_fault verdict on a healthy board) and the I2S
+# start skew the self-test measures by ticks_us came out 1-2 ms long. Counted, the same
+# self-test gives the same figures with the host idle or with three busy loops beside it.
+ICOUNT = "shift=3"
 # i2s=model (default): the self-test's I2S is the acoustic model on the board; i2s=machine:
 # the port's own machine.I2S, which QEMU does not emulate (a TX write never returns: the
 # app's watchdog resets the board and the next boot logs an i2s_fault record)
@@ -108,6 +118,10 @@ def parse_qemu_url(url: str) -> dict:
                                f"{', '.join(QEMU_OPTIONS + MODEL_OPTIONS)}")
     if opts.get("i2s", "model") not in I2S_CHOICES:
         raise CamdiagError(f"i2s={opts['i2s']} in {url}: use i2s={' or i2s='.join(I2S_CHOICES)}")
+    icount = opts.get("icount", ICOUNT)
+    if icount not in ("off", "auto") and not re.fullmatch(r"shift=([0-9]|10)", icount):
+        raise CamdiagError(f"icount={icount} in {url}: use icount=shift=N (N 0-10), "
+                           "icount=auto or icount=off (real time)")
     from .simboard import check_model
 
     check_model(opts, url)
@@ -232,6 +246,9 @@ class QemuBoard:
         cmd = [str(self.qemu), "-L", str(self.rom), "-nographic", "-machine", "esp32",
                "-drive", f"file={flash},if=mtd,format=raw",
                "-serial", f"tcp:127.0.0.1:{port},server,nowait", "-monitor", "none"]
+        icount = self.options.get("icount", ICOUNT)
+        if icount != "off":
+            cmd += ["-icount", icount]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)

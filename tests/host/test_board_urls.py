@@ -33,3 +33,15 @@ def test_a_bad_model_option_is_refused_with_the_valid_ones(parse, scheme, query,
 def test_good_model_options_pass(parse, scheme):
     opts = parse(f"{scheme}://?fault=muffled,dc&seed=3&snr=30&realtime=0&mic_slot=right")
     assert opts["fault"] == "muffled,dc" and opts["seed"] == "3"
+
+
+@pytest.mark.parametrize("icount", ["shift=3", "shift=10", "auto", "off"])
+def test_the_qemu_clock_options_pass(icount):
+    assert parse_qemu_url(f"qemu://?icount={icount}")["icount"] == icount
+
+
+@pytest.mark.parametrize("icount", ["shift=11", "3", "fast", ""])
+def test_a_bad_qemu_clock_is_refused_with_the_valid_ones(icount):
+    with pytest.raises(CamdiagError) as e:
+        parse_qemu_url(f"qemu://?icount={icount}")
+    assert f"icount={icount} in" in str(e.value) and "icount=off" in str(e.value)
