@@ -418,6 +418,7 @@ _POLL = select.poll()
 _POLL.register(_STDIN, select.POLLIN)
 _B1 = bytearray(1)
 INPUT = bytearray()  # bytes read while user code ran, for the REPL
+SUPERVISED = bool(os.getenv("CAMDIAG_SIM_READY"))  # a board under simboard.py's supervisor
 
 
 def check_ctrl_c():
@@ -429,6 +430,11 @@ def check_ctrl_c():
         if not ready:
             return
         if not _STDIN.readinto(_B1):
+            # The supervisor closed our stdin (it stopped, or was killed): power off, as
+            # the REPL does (rom.py), not run on as an orphan nobody can reach. (These
+            # models' own tests run with no supervisor, and any stdin.)
+            if SUPERVISED:
+                sys.exit(0)
             return
         if _B1[0] == 3:
             raise KeyboardInterrupt

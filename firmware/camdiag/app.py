@@ -22,6 +22,10 @@ TICK_MS = 20  # the loop's period: edges drained, timeouts checked, LED pattern 
 EVENT_MARKER = "#camdiag-event# "
 
 RING = btn.EdgeRing(16)
+# A chip reset drops native USB, and the host's tty with what it had not yet read
+# (ports/esp32/modmachine.c mp_machine_reset() is esp_restart(): what shared/tinyusb/
+# mp_usbd_cdc.c still holds is not sent). The reboot event gets this long to go out.
+REBOOT_DRAIN_MS = 250
 ACTIONS_KEPT = 8  # recent actions kept for `camdiag button` (bounded: the app runs for months)
 
 STATE = {"profile": None, "started": False, "pin": None, "leds": None,
@@ -298,6 +302,7 @@ def _act(event):
     elif event == btn.REBOOT:
         from camdiag import hw
 
+        time.sleep_ms(REBOOT_DRAIN_MS)
         hw.reboot()
     elif event == btn.FACTORY_RESET:
         show("resetting")

@@ -273,15 +273,16 @@ class Dut:
 
     def wait_app(self, timeout: float = 20.0) -> None:
         end = time.monotonic() + timeout
+        last = "it answered that its app is not running"
         while time.monotonic() < end:
             try:
                 if self.in_app():
                     return
-            except Exception:  # noqa: BLE001 - still booting: try again
-                pass
+            except Exception as e:  # noqa: BLE001 - still booting: try again
+                last = f"{type(e).__name__}: {e}"
             time.sleep(0.5)
         raise AssertionError(f"{self.label}: the application is not running after "
-                             f"{timeout:.0f} s (log: {self.log_path})")
+                             f"{timeout:.0f} s (last: {last}; log: {self.log_path})")
 
     def reboot(self) -> None:
         """Soft reset into the application (as `camdiag deploy` does)."""

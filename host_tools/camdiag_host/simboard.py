@@ -269,6 +269,7 @@ class VirtualBoard:
         self._log = open(self.log_path, "ab")
         self._lock = threading.RLock()
         self._in_lock = threading.Lock()
+        self._fd_lock = threading.Lock()  # the pty's fds: opened, closed, read from
         self._written = 0
         self._child: subprocess.Popen | None = None
         self._stop = threading.Event()
@@ -291,6 +292,7 @@ class VirtualBoard:
                      if k in ("tx_ibuf", "rx_ibuf", "i2s_start")}
             make_flash_image(self.flash, self.board, self.flash_blocks, config, audio)
         self._master = self._slave = None
+        self._usb_gen = 0  # a new number at each USB up and down (_pump_in)
         if self.usb == "native":
             self.port = str(self.dir / "ttyACM0")  # as /dev/serial/by-id/... stays the same
         else:
@@ -341,8 +343,9 @@ class VirtualBoard:
         master, slave = pty.openpty()
         tty.setraw(slave)  # fully raw: no echo, no \n -> \r\n on either side
         os.set_blocking(master, False)
-        with self._lock:
+        with self._lock, self._fd_lock:
             self._master, self._slave = master, slave
+            self._usb_gen += 1
             if self.usb == "native":
                 tmp = self.dir / "ttyACM0.new"
                 tmp.unlink(missing_ok=True)
@@ -352,9 +355,10 @@ class VirtualBoard:
                 self.port = os.ttyname(slave)
 
     def _usb_down(self) -> None:
-        with self._lock:
+        with self._lock, self._fd_lock:
             fds = (self._master, self._slave)
             self._master = self._slave = None
+            self._usb_gen += 1
             Path(self.port).unlink(missing_ok=True)
             for fd in fds:
                 if fd is not None:
@@ -671,7 +675,7 @@ class VirtualBoard:
 
     def _pump_in(self) -> None:
         while not self._stop.is_set():
-            master = self._master
+            master, gen = self._master, self._usb_gen
             if master is None:  # native USB down
                 time.sleep(0.02)
                 continue
@@ -684,9 +688,17 @@ class VirtualBoard:
                 continue
             if not r:
                 continue
-            try:
-                data = os.read(master, 4096)
-            except OSError:
+            with self._fd_lock:
+                # Read only the pty selected on: had _usb_down closed it meanwhile, its
+                # number may already be the new pty's blocking slave, and a read there
+                # would swallow the board's output and hang this relay for good
+                if self._master != master or self._usb_gen != gen:
+                    continue
+                try:
+                    data = os.read(master, 4096)  # (non-blocking)
+                except OSError:
+                    data = None
+            if data is None:
                 time.sleep(0.01)
                 continue
             if data:

@@ -257,7 +257,7 @@ BAD_INPUT = {
     "netserver with a negative delay": (["netserver", "--delay-ms", "-5"], "0..60000"),
     "netserver throttled to 0": (["netserver", "--throttle-mbps", "0"], "above 0"),
     "sim --flash where nothing can be written": (["sim", "--flash", "/proc/x.img"],
-                                                 "cannot write the image"),
+                                                 "--flash /proc/x.img: cannot write there"),
     "sim --rssi bogus": (["sim", "--rssi", "bogus"], "steady_good"),
     "sim --fault bogus": (["sim", "--fault", "bogus"], "muffled"),
     "sim:// with a misspelt fault among good ones": (["info", "--port",
@@ -342,3 +342,42 @@ def test_a_port_without_micropython_is_named_in_one_line(other):
     want = "bytes of other data" if other == "garbage" else "no data at all"
     assert_one_line_error(res, "no MicroPython REPL answered on", want)
     assert "b'" not in res.stderr  # no Python bytes dump
+
+
+def test_a_virtual_board_powers_off_when_its_supervisor_is_killed(tmp_path):
+    # `camdiag sim` SIGKILLed (a CI job cancelled, a terminal closed): its board, in a
+    # session of its own so Ctrl-C at the terminal reaches only the supervisor, must not
+    # run on as an orphan nobody can reach
+    import signal
+    import time
+
+    sup = subprocess.Popen(CAMDIAG + ["sim"], stdout=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    try:
+        for line in sup.stdout:
+            if line.strip().startswith("board log"):
+                log = line.split()[-1]
+                break
+        end = time.monotonic() + 60  # its app up: the REPL alone powers off at EOF anyway
+        while time.monotonic() < end and "app_started" not in open(log, errors="replace").read():
+            time.sleep(0.1)
+        kids = subprocess.run(["pgrep", "-P", str(sup.pid)], capture_output=True,
+                              text=True).stdout.split()
+        assert kids, "the sim started no board"
+    finally:
+        sup.send_signal(signal.SIGKILL)
+        sup.wait()
+    def running(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # (a zombie is gone)
+        except OSError:
+            return False
+
+    end = time.monotonic() + 20
+    while time.monotonic() < end and any(running(k) for k in kids):
+        time.sleep(0.1)
+    alive = [k for k in kids if running(k)]
+    for k in alive:
+        os.kill(int(k), signal.SIGKILL)
+    assert not alive, "the board ran on after its supervisor was killed"
