@@ -126,7 +126,8 @@ def button_status():
         return {"app": False}
     m = app.STATE["machine"]
     return {"app": True, "pressed": m.pressed, "irq_overflows": app.RING.overflows,
-            "recent_actions": app.STATE["actions"][-5:], "led_pattern": app.STATE["pattern"]}
+            "recent_actions": app.STATE["actions"][-5:], "led_pattern": app.STATE["pattern"],
+            "led_bars": app.STATE["bars"]}  # (the Wi-Fi bars the LED blinks, with wifi_bars)
 
 
 def boot_state():

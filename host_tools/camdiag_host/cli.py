@@ -57,15 +57,16 @@ def _cannot_write_in(folder: Path) -> str | None:
     return None
 
 
-def check_out_file(path: str) -> Path:
+def check_out_file(path: str, option: str = "--out", example: str = "rec.wav") -> Path:
     """An output file the command will write, checked before any work: its folder exists
     and takes files, and it is not a folder itself."""
     out = Path(path)
     if out.is_dir():
-        raise CamdiagError(f"--out {path}: a folder; give a file name, e.g. {out / 'rec.wav'}")
+        raise CamdiagError(f"{option} {path}: a folder; give a file name, e.g. "
+                           f"{out / example}")
     why = _cannot_write_in(out.parent)
     if why:
-        raise CamdiagError(f"--out {path}: cannot write there ({why})")
+        raise CamdiagError(f"{option} {path}: cannot write there ({why})")
     return out
 
 
@@ -84,15 +85,14 @@ def check_out_dir(path: str) -> Path:
     return out
 
 
-def save_or_rescue(write, out: Path, what: str) -> Path:
-    """write(path) to out; if that still fails after the checks (a full disk, a folder
+def save_or_rescue(write, out: Path, what: str):
+    """write(out), and what it returns; if that still fails after the checks (a full disk, a folder
     removed meanwhile), the work already done goes to a temporary folder instead, and the
     error says where."""
     import tempfile
 
     try:
-        write(out)
-        return out
+        return write(out)
     except OSError as e:
         rescue = Path(tempfile.mkdtemp(prefix="camdiag-rescue-")) / out.name
         write(rescue)
@@ -366,8 +366,11 @@ def cmd_button(args) -> int:
               "(e.g. mpremote) left the board at its REPL; `mpremote soft-reset` or the reset "
               "button starts it again")
     else:
+        shown = st["led_pattern"]
+        if shown == "wifi_bars":
+            shown += f" ({st.get('led_bars', '?')} of 4)"
         print(f"button {'pressed' if st['pressed'] else 'released'}; LED pattern "
-              f"{st['led_pattern']}; IRQ overflows {st['irq_overflows']}; recent actions: "
+              f"{shown}; IRQ overflows {st['irq_overflows']}; recent actions: "
               f"{', '.join(st['recent_actions']) or 'none'}")
     return 0
 
@@ -541,9 +544,7 @@ def cmd_report(args) -> int:
     with _link(args) as link:
         rep = support.collect(link, args.port, server, args.last, args.timeout, say,
                               log=not args.no_log)
-    written = []
-    save_or_rescue(lambda p: written.extend(support.write(rep, p)), out, "the report")
-    j, h = written[-2:]
+    j, h = save_or_rescue(lambda p: support.write(rep, p), out, "the report")
     if args.json:
         print(json.dumps({"outcome": rep["outcome"], "verdict": rep["verdict"],
                           "fix": rep["fix"], "json": str(j), "html": str(h)}, indent=2))
@@ -611,12 +612,16 @@ def cmd_factory_reset(args) -> int:
     return 0
 
 
-def check_wifi(ssid: str, password: str | None) -> str:
-    """802.11's limits (an SSID of 1..32 bytes) and WPA2-PSK's (a passphrase of 8..63
-    characters, or none for an open network); the word for the network's security."""
+def check_ssid(ssid: str) -> None:
+    """802.11's limit: an SSID of 1..32 bytes."""
     n = len(ssid.encode())
     if not 1 <= n <= 32:
         raise CamdiagError(f"--ssid: {n} bytes; an SSID has 1 to 32")
+
+
+def check_password(password: str | None) -> str:
+    """WPA2-PSK's limit: a passphrase of 8..63 characters, or none for an open network;
+    the word for the network's security."""
     if not password:
         return "open network, no password"
     if not 8 <= len(password) <= 63:
@@ -628,7 +633,7 @@ def check_wifi(ssid: str, password: str | None) -> str:
 def cmd_wifi_setup(args) -> int:
     from .deploy import reboot_into_app
 
-    check_wifi(args.ssid, "12345678")  # the SSID at once, before asking for a password
+    check_ssid(args.ssid)  # at once, before asking for a password
     password = os.environ.get("CAMDIAG_WIFI_PASSWORD")
     if password is None:
         if not sys.stdin.isatty():
@@ -638,7 +643,7 @@ def cmd_wifi_setup(args) -> int:
         import getpass
 
         password = getpass.getpass(f"Wi-Fi password for {args.ssid}: ")
-    security = check_wifi(args.ssid, password)
+    security = check_password(password)
     if args.port.startswith(("sim://", "qemu://")):
         raise CamdiagError(f"wifi-setup on {args.port.split('?')[0]}: that board lives for "
                            "one command only; start one with `camdiag sim` and give its port")
@@ -701,12 +706,7 @@ def cmd_sim(args) -> int:
     check_radio(opts.get("rssi"), opts.get("scan"))
     check_model(opts, "camdiag sim")
     if args.flash:
-        flash = Path(args.flash)
-        if flash.is_dir():
-            raise CamdiagError(f"--flash {args.flash}: a folder; give an image file name")
-        why = _cannot_write_in(flash.parent)
-        if why:
-            raise CamdiagError(f"--flash {args.flash}: cannot write the image there ({why})")
+        check_out_file(args.flash, "--flash", "flash.bin")
     vb = VirtualBoard(board=args.board, flash=args.flash, options=opts)
     vb.start()
     if not vb.wait_ready(timeout=15):
