@@ -141,7 +141,8 @@ def _wifi_setup(prof, wcfg):
     if STATE["history"] is None:
         STATE["history"] = wifi.History(prof["wifi"]["history_len"])
     STATE["link"] = wifi.LinkTracker(now)
-    STATE["bars_tracker"] = wifi.BarTracker()
+    lim = prof["wifi"]  # the bars say what the verdict's words do, at the same limits
+    STATE["bars_tracker"] = wifi.BarTracker(lim["rssi_warn_dbm"], lim["rssi_fail_dbm"])
     STATE["wifi_at"] = STATE["hist_at"] = now
     if not wcfg.get("ssid"):
         return

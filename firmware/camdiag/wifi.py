@@ -1,15 +1,20 @@
 """Wi-Fi signal figures the app keeps resident (pure logic, no hardware imports).
 
-Percent as ESPHome/Tasmota/Windows: clamp(2 * (dBm + 100), 0, 100). Bars as ESPHome:
-4 >= -50 dBm, 3 >= -65, 2 >= -85, else 1 while connected, 0 when not; the BarTracker adds
-HYST_DB of hysteresis so a reading wobbling around a threshold does not flap the bars.
+Percent as ESPHome/Tasmota/Windows: clamp(2 * (dBm + 100), 0, 100). Bars say what the
+verdict's words say (wifi_check.quality), at the profile's two limits: 4 >= -50 dBm
+(excellent), 3 >= rssi_warn_dbm (-67, the voice cell edge: good or fair), 2 >=
+rssi_fail_dbm (-75: weak, talk at risk), else 1 (very weak) while connected, 0 when not. (ESPHome's
+-65/-85 gave -70 "weak" and -80 "very weak" the same 2 bars.) The BarTracker adds HYST_DB
+of hysteresis so a reading wobbling around a threshold does not flap the bars.
 The heavier parts (reason table, window statistics, scan summary, records) live in
 wifi_check, loaded only when the host asks.
 """
 
 from camdiag.compat import const
 
-_BARS = ((-50, 4), (-65, 3), (-85, 2))
+EXCELLENT_DBM = const(-50)
+WARN_DBM = const(-67)  # the profile's defaults (profile.py rssi_warn_dbm, rssi_fail_dbm)
+FAIL_DBM = const(-75)
 HYST_DB = const(3)  # a bar is lost only when the reading falls 3 dB below its threshold
 
 STAT_IDLE = const(1000)
@@ -36,11 +41,14 @@ def percent(dbm):
     return max(0, min(100, 2 * (dbm + 100)))
 
 
-def bars(dbm):
+def bars(dbm, warn=WARN_DBM, fail=FAIL_DBM):
     """Signal bars 1-4 for a connected link at dbm (0 is for "not connected")."""
-    for threshold, n in _BARS:
-        if dbm >= threshold:
-            return n
+    if dbm >= EXCELLENT_DBM:
+        return 4
+    if dbm >= warn:
+        return 3
+    if dbm >= fail:
+        return 2
     return 1
 
 
@@ -49,8 +57,8 @@ class BarTracker:
     dbm < threshold - HYST_DB. So readings that stay within HYST_DB of each other change
     the bars at most once, whatever the thresholds."""
 
-    def __init__(self, hyst=HYST_DB):
-        self.hyst = hyst
+    def __init__(self, warn=WARN_DBM, fail=FAIL_DBM, hyst=HYST_DB):
+        self.warn, self.fail, self.hyst = warn, fail, hyst
         self.value = 0  # 0 = not connected
 
     def update(self, dbm):
@@ -58,10 +66,10 @@ class BarTracker:
             self.value = 0
             return 0
         cur = self.value
-        new = bars(dbm)
+        new = bars(dbm, self.warn, self.fail)
         if cur and new < cur:
             # going down: only when the reading is below the lower threshold by hyst
-            held = bars(dbm + self.hyst)
+            held = bars(dbm + self.hyst, self.warn, self.fail)
             new = min(cur, held)
         self.value = new
         return new

@@ -115,7 +115,7 @@ def down_advice(status, configured):
 def quality(dbm, warn, fail):
     if dbm is None:
         return "no signal"
-    if dbm >= -50:
+    if dbm >= wifi.EXCELLENT_DBM:
         return "excellent"
     if dbm >= -60:
         return "good"
@@ -186,10 +186,11 @@ class Window:
         return (max(0.0, sse) / (n - 2) / sxx) ** 0.5
 
 
-def sample(wlan, n, period_ms, wait=wifi.wait_ms):
-    """n readings, period_ms apart. Returns (Window, BarTracker, status codes seen)."""
+def sample(wlan, n, period_ms, wait=wifi.wait_ms, limits=None):
+    """n readings, period_ms apart. Returns (Window, BarTracker, status codes seen).
+    limits: (rssi_warn_dbm, rssi_fail_dbm) of the profile, for the bars."""
     w = Window()
-    bt = wifi.BarTracker()
+    bt = wifi.BarTracker(*limits) if limits else wifi.BarTracker()
     seen = []
     for i in range(n):
         st, dbm = wifi.read(wlan)
@@ -213,7 +214,8 @@ def _r(v, nd=1):
 
 def signal_checks(wlan, lim, configured, n, period_ms, wait=wifi.wait_ms):
     """Checks and faults for the link and an RSSI window. Returns (checks, faults, summary)."""
-    w, bt, seen = sample(wlan, n, period_ms, wait)
+    w, bt, seen = sample(wlan, n, period_ms, wait,
+                         (lim["rssi_warn_dbm"], lim["rssi_fail_dbm"]))
     st = seen[-1]
     link = link_state() or {}
     try:

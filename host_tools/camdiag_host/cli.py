@@ -515,7 +515,7 @@ def cmd_flash(args) -> int:
     from . import flash
     from .deploy import deploy, reboot_into_app
 
-    board = args.board or "esp32s3-devkit"
+    board = args.board
     say = (lambda m: None) if args.quiet or args.json else (lambda m: print(m, flush=True))
     say(f"writing {args.firmware} to {args.port} with esptool"
         + (" (erasing the flash first)" if args.erase else ""))
@@ -718,10 +718,30 @@ def cmd_sim(args) -> int:
     keep = "" if args.flash else " (temporary: --flash FILE keeps it)"
     print(f"  flash image  {vb.flash}{keep}")
     print(f"  board log    {vb.log_path}")
+    vb.announce()
     print(f"try: mpremote connect {vb.port} fs ls      |  camdiag info --port {vb.port}")
+    print(f"     camdiag sim-control {vb.port} press 200   (the reset button, for 200 ms)")
     print("Ctrl-C to stop", flush=True)
     _serve_until_stopped(vb.stop)
     print("\nvirtual board stopped")
+    return 0
+
+
+def cmd_sim_control(args) -> int:
+    """The hardware of a running `camdiag sim`, from another shell: the reset button."""
+    from .boards import load
+    from .simboard import find_running, inject
+
+    entry = find_running(args.port)
+    pin = load(entry["board"])["button"]["pin"]
+    steps, t = [[0, 1]], 0
+    for _ in range(args.count):
+        steps += [[t, 0], [t + args.ms, 1]]
+        t += args.ms + args.gap_ms
+    inject(Path(entry["control"]), "pin", pin=pin, steps=steps)
+    what = f"{args.count} presses" if args.count > 1 else "a press"
+    print(f"{what} of {args.ms} ms on the button (GPIO{pin}) of the virtual board at "
+          f"{args.port}; `camdiag button --watch --port {args.port}` shows what it did")
     return 0
 
 
@@ -817,10 +837,23 @@ COMMANDS: dict[str, tuple[Callable, str, str]] = {
              "the exporter YAML for the boards plugged in",
              "camdiag farm --boards 2 --fast   # then: make hil LG='--lg-reserve "
              "board=camdiag-sim --boards 2' RIG=labgrid"),
+    "sim-control": (cmd_sim_control, "press the reset button of a running `camdiag sim` "
+                    "(a click 120 ms, a long press 3500 ms, a factory reset 10000 ms)",
+                    "camdiag sim-control /dev/pts/3 press 200 --count 2"),
     "analyze": (cmd_analyze, "run the self-test analysis on a WAV recording "
                 "(16/32-bit PCM, mono/stereo)",
                 "camdiag analyze rec.wav --board esp32s3-devkit --json"),
 }
+
+
+# One rule for --board: a connected board's own profile, read from it (deploy); where there
+# is no board to ask (analyze, stimulus) or it may have none (flash), the camera's board.
+# (Their audio and limits are the virtual board's too: boards/*/board.json.)
+DEFAULT_BOARD = "esp32s3-devkit"
+BOARD_RULE = (f"the rule: a connected board's own profile, else {DEFAULT_BOARD}, whose audio "
+              "and limits the virtual board shares")
+NO_BOARD_HELP = (f"board profile whose plan and limits apply (default {DEFAULT_BOARD}; "
+                 + BOARD_RULE + ")")
 
 
 def _farm(args) -> int:
@@ -869,11 +902,11 @@ def build_parser() -> argparse.ArgumentParser:
             if name == "ports":
                 _add_json(p)
             else:
-                p.add_argument("--board", default="sim", help="board profile (default sim)")
+                p.add_argument("--board", default=DEFAULT_BOARD, help=NO_BOARD_HELP)
                 p.add_argument("--out", "-o", required=True, help="WAV file to write")
         elif name == "analyze":
             p.add_argument("wav", help="WAV recording of the stimulus")
-            p.add_argument("--board", default="sim", help="board profile (default sim)")
+            p.add_argument("--board", default=DEFAULT_BOARD, help=NO_BOARD_HELP)
             _add_json(p)
         elif name == "farm":
             p.add_argument("--boards", type=int, default=2, help="virtual boards (default 2)")
@@ -889,6 +922,16 @@ def build_parser() -> argparse.ArgumentParser:
                            "serves a bench board")
             p.add_argument("--real", action="store_true",
                            help="print the exporter YAML for the ESP32 boards plugged in here")
+        elif name == "sim-control":
+            p.add_argument("port", help="the running sim's serial port or socket:// URL")
+            p.add_argument("action", choices=("press",), help="what to do: press the button")
+            p.add_argument("ms", type=number_in(1, 60000, "milliseconds, 1..60000",
+                                                integer=True), help="how long to hold it")
+            p.add_argument("--count", type=number_in(1, 10, "presses, 1..10", integer=True),
+                           default=1, help="presses (default 1; 2 for a double click)")
+            p.add_argument("--gap-ms", type=number_in(1, 5000, "milliseconds, 1..5000",
+                                                      integer=True), default=150,
+                           help="between presses (default 150)")
         elif name == "sim":
             p.add_argument("--board", default="sim", help="board profile (default sim)")
             p.add_argument("--flash", help="flash image file to use and keep between runs")
@@ -904,7 +947,8 @@ def build_parser() -> argparse.ArgumentParser:
             _add_port(p)
             _add_json(p)
         if name == "deploy":
-            p.add_argument("--board", help="board profile (default: the board's current one)")
+            p.add_argument("--board", help="board profile (default: the board's own, read from "
+                           "it; " + BOARD_RULE + ")")
             p.add_argument("--source", action="store_true",
                            help="(refused: .py sources compiled on the board leave the "
                            "self-test too little heap; says why)")
@@ -930,7 +974,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "(good, slow_upload, lossy, laggy, jittery)")
         if name == "flash":
             p.add_argument("--firmware", required=True, help="MicroPython image (.bin)")
-            p.add_argument("--board", help="board profile (default esp32s3-devkit)")
+            p.add_argument("--board", default=DEFAULT_BOARD,
+                           help=f"board profile (default {DEFAULT_BOARD}: the flash may be "
+                           "erased, and a blank board has no profile to read; "
+                           + BOARD_RULE + ")")
             p.add_argument("--erase", action="store_true", help="erase the whole flash first")
             p.add_argument("--flash-baud", type=int, default=460800,
                            help="esptool's baud rate (default 460800)")

@@ -568,9 +568,14 @@ class VirtualBoard:
 
     def inject(self, kind: str, **data) -> None:
         """Send a control message to the sim hardware (button script, fault, radio...)."""
-        data["kind"] = kind
-        with open(self.control_path, "a") as f:
-            f.write(json.dumps(data) + "\n")
+        inject(self.control_path, kind, **data)
+
+    def announce(self) -> None:
+        """Say where this running board's controls are, for `camdiag sim-control PORT`
+        from another shell (find_running)."""
+        entry = {"pid": os.getpid(), "board": self.board, "ports": [self.port, self.url],
+                 "control": str(self.control_path)}
+        (self.dir / "announce.json").write_text(json.dumps(entry))
 
     # -- relays -------------------------------------------------------------------------
     def _send_out(self, data: bytes) -> None:
@@ -773,6 +778,42 @@ class VirtualBoard:
                     return
                 self._spawn("friendly", 1)
 
+
+
+def inject(control_path: Path, kind: str, **data) -> None:
+    """One control message to a virtual board's hardware (simctl reads control.jsonl)."""
+    data["kind"] = kind
+    with open(control_path, "a") as f:
+        f.write(json.dumps(data) + "\n")
+
+
+def find_running(port: str) -> dict:
+    """The announcement of the `camdiag sim` serving port (its pty, socket:// URL or
+    native-USB path); CamdiagError naming the running ones if none does."""
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+
+    running = []
+    for path in sorted(Path(tempfile.gettempdir()).glob("camdiag-sim-*/announce.json")):
+        try:
+            entry = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not alive(int(entry.get("pid", 0))):
+            continue
+        if port in entry["ports"] or os.path.realpath(port) in map(os.path.realpath,
+                                                                  entry["ports"][:1]):
+            return entry
+        running.append(entry["ports"][0])
+    hint = (f"running: {', '.join(running)}" if running else
+            "none is running here: start one with `camdiag sim`")
+    raise CamdiagError(f"{port}: no virtual board (`camdiag sim`) serves that port ({hint})")
 
 
 def start_for_url(url: str, board: str | None = None) -> VirtualBoard:

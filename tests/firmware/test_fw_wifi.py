@@ -34,8 +34,23 @@ class FakeWlan:
 
 def test_percent_and_bars():
     assert [wifi.percent(d) for d in (-110, -100, -75, -50, -30)] == [0, 0, 50, 100, 100]
-    assert [wifi.bars(d) for d in (-45, -50, -51, -65, -66, -85, -86, -95)] == \
+    assert [wifi.bars(d) for d in (-45, -50, -51, -67, -68, -75, -76, -95)] == \
         [4, 4, 3, 3, 2, 2, 1, 1]
+    assert [wifi.bars(d, -60, -70) for d in (-60, -61, -70, -71)] == [3, 2, 2, 1]
+
+
+def test_the_bars_say_what_the_words_say():
+    # one bar count per word of the verdict, fewer bars for a worse word (-70 dBm "weak"
+    # and -80 "very weak" were both 2 bars)
+    from camdiag import wifi_check
+
+    words = ("very weak", "weak", "fair", "good", "excellent")
+    seen = {}
+    for d in range(-100, -20):
+        seen.setdefault(wifi_check.quality(d, -67, -75), set()).add(wifi.bars(d))
+    assert all(len(b) == 1 for b in seen.values()), seen
+    counts = [seen[w].pop() for w in words]
+    assert counts == sorted(counts) and counts[0] < counts[1] < counts[2], counts
 
 
 def test_read_never_leaks_oserror():
@@ -50,12 +65,12 @@ def test_read_never_leaks_oserror():
 
 def test_bar_tracker_hysteresis():
     t = wifi.BarTracker()
-    assert t.update(-64) == 3
-    # wobbling between -66 and -68 (up to 3 dB under the -65 threshold) keeps 3 bars
-    assert [t.update(d) for d in (-66, -68, -65, -68, -67)] == [3, 3, 3, 3, 3]
-    assert t.update(-69) == 2  # more than 3 dB below: down
-    assert [t.update(d) for d in (-67, -66, -68)] == [2, 2, 2]  # up needs -65 again
-    assert t.update(-65) == 3
+    assert t.update(-66) == 3
+    # wobbling between -68 and -70 (up to 3 dB under the -67 threshold) keeps 3 bars
+    assert [t.update(d) for d in (-68, -70, -67, -70, -69)] == [3, 3, 3, 3, 3]
+    assert t.update(-71) == 2  # more than 3 dB below: down
+    assert [t.update(d) for d in (-69, -68, -70)] == [2, 2, 2]  # up needs -67 again
+    assert t.update(-67) == 3
     assert t.update(-95) == 1  # a big drop goes straight down
     assert t.update(None) == 0  # not connected
     assert t.update(-40) == 4

@@ -259,6 +259,9 @@ BAD_INPUT = {
     "sim --flash where nothing can be written": (["sim", "--flash", "/proc/x.img"],
                                                  "--flash /proc/x.img: cannot write there"),
     "sim --rssi bogus": (["sim", "--rssi", "bogus"], "steady_good"),
+    "sim-control on a port no sim serves": (["sim-control", "/dev/pts/9999", "press", "200"],
+                                            "no virtual board"),
+    "sim-control press 0 ms": (["sim-control", "/dev/pts/1", "press", "0"], "1..60000"),
     "sim --fault bogus": (["sim", "--fault", "bogus"], "muffled"),
     "sim:// with a misspelt fault among good ones": (["info", "--port",
                                                       "sim://?fault=muffled,bogus"], "bogus"),
@@ -381,3 +384,46 @@ def test_a_virtual_board_powers_off_when_its_supervisor_is_killed(tmp_path):
     for k in alive:
         os.kill(int(k), signal.SIGKILL)
     assert not alive, "the board ran on after its supervisor was killed"
+
+
+def test_sim_control_presses_the_button_of_a_running_sim():
+    # a developer with `camdiag sim` in one shell presses its button from another
+    import time
+
+    sup = subprocess.Popen(CAMDIAG + ["sim", "--fast"], stdout=subprocess.PIPE, text=True)
+    try:
+        lines = {}
+        for line in sup.stdout:
+            key, _, value = line.strip().partition("  ")
+            lines[key] = value.strip().split(" ")[0]
+            if key == "board log":
+                break
+        log = lines["board log"]
+        end = time.monotonic() + 60  # (its app up, as the user sees it: camdiag info)
+        while time.monotonic() < end and "app_started" not in open(log, errors="replace").read():
+            time.sleep(0.1)
+        for port in (lines["serial port"], lines["socket"]):
+            before = open(log, errors="replace").read().count('"double_click"')
+            res = run(["sim-control", port, "press", "120", "--count", "2"])
+            assert res.returncode == 0 and "2 presses of 120 ms" in res.stdout, res
+            end = time.monotonic() + 20
+            while time.monotonic() < end:
+                if open(log, errors="replace").read().count('"double_click"') > before:
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError(f"no double click on the board through {port}")
+    finally:
+        sup.terminate()
+        sup.wait(30)
+
+
+def test_one_board_default_rule_said_in_every_help():
+    # analyze, stimulus and flash used to default to different boards (sim, sim,
+    # esp32s3-devkit); one rule now, said where --board is
+    for cmd in ("analyze", "stimulus", "flash", "deploy"):
+        text = " ".join(run([cmd, "--help"]).stdout.split())
+        assert "the rule: a connected board's own profile, else esp32s3-devkit" in text, cmd
+    # and the virtual board measures as the default does: the same plan and limits
+    sim, dev = boards.load("sim"), boards.load("esp32s3-devkit")
+    assert sim["audio"] == dev["audio"] and sim["limits"] == dev["limits"]

@@ -66,7 +66,7 @@ def test_readings_within_3_db_never_flap_the_bars(start, width, data):
 
 
 def test_a_wobble_around_a_threshold_keeps_its_bars():
-    for threshold in (-50, -65, -85):
+    for threshold in (wifi.EXCELLENT_DBM, wifi.WARN_DBM, wifi.FAIL_DBM):
         for first in (threshold, threshold - 1):
             t = wifi.BarTracker()
             t.update(first)
