@@ -138,8 +138,13 @@ def test_talk_path_verdicts(dut, scenario, outcome, verdict, fault_table):
     if outcome != "pass":
         fault_table("Wi-Fi", f"network impairment: netserver --scenario {scenario}",
                     f"{outcome}: {verdict}; fix: {rec['advice']}")
+    up = next(c for c in rec["checks"] if c["name"] == "net_upload")
+    up = {m["name"]: m["value"] for m in up["measurements"]}
     if scenario == "slow_upload":
         assert 0.7 <= net["upload_mbps"] <= 1.05  # the server read at 1 Mbit/s
+        assert 2.9 <= up["seconds"] <= 3.3, up  # for its 3 s window (profile upload_ms)
+    else:  # over loopback the byte count comes first: all of it, timed
+        assert up["bytes"] == 8 << 20 and up["seconds"] > 0, up
     if scenario == "laggy":
         assert net["rtt_mean_ms"] >= 150
     if scenario == "lossy":

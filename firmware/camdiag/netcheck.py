@@ -1,9 +1,12 @@
 """Talk-path check: what the two-way-talk guides ask owners to test by hand.
 
 Against `camdiag netserver` (or anything speaking the same two tiny protocols on host:port):
-- upload: TCP, a line ``CAMDIAG UP <n>\\n`` then n bytes; the server times its own reading
-  (first to last byte) and answers one JSON line {"bytes", "seconds"}. Timing at the
-  receiver is what counts: the sender's clock only sees its socket buffer fill.
+- upload: TCP, a line ``CAMDIAG UP <n> <ms>\\n`` then bytes, as iperf3 times a test: for
+  about ms milliseconds or n bytes, whichever comes first. The server times its own
+  reading (first to last byte), answers one JSON line {"bytes", "seconds"} and drains the
+  rest; the board stops sending when the answer arrives. Timing at the receiver is what
+  counts: the sender's clock only sees its socket buffer fill. (A fixed 256 KB crossed a
+  fast LAN or loopback in "0.0 s": no rate can be read off that.)
 - round trip: UDP echo of voice-sized packets (160 B of G.711 + 12 B RTP header) every
   20 ms; each carries its sequence number and send time (ticks_us), so RTT, jitter (mean
   difference of consecutive RTTs, RFC 3550 style) and loss come out of the echoes.
@@ -48,19 +51,26 @@ def _addr(host, port, kind):
     return socket.getaddrinfo(host, port, 0, kind)[0][-1]
 
 
-def upload(host, port, nbytes, timeout_s=30):
-    """Returns (Mbit/s, bytes, seconds as the server measured)."""
+def upload(host, port, nbytes, ms=3000, timeout_s=30):
+    """Returns (Mbit/s, bytes, seconds as the server measured): an upload of about ms
+    milliseconds or nbytes, whichever ends first."""
+    import select
+
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.settimeout(timeout_s)
         s.connect(_addr(host, port, socket.SOCK_STREAM))
-        s.write(("CAMDIAG UP %d\n" % nbytes).encode())
+        s.write(("CAMDIAG UP %d %d\n" % (nbytes, ms)).encode())
         buf = bytearray(CHUNK)
         for i in range(CHUNK):
             buf[i] = i & 0xFF
         mv = memoryview(buf)
+        poll = select.poll()
+        poll.register(s, select.POLLIN)
         sent = 0
         while sent < nbytes:
+            if poll.poll(0):  # the server's answer: its window is over
+                break
             k = min(CHUNK, nbytes - sent)
             s.write(mv[:k])
             sent += k
@@ -166,7 +176,8 @@ def checks_for(lim, up, rtt_stats, errors):
     return checks, faults
 
 
-def service_netcheck(host, port=5201, upload_bytes=None, packets=None, log=False):
+def service_netcheck(host, port=5201, upload_bytes=None, packets=None, log=False,
+                     upload_ms=None):
     from camdiag import hw, store
 
     prof = store.profile_or_raise()
@@ -186,7 +197,8 @@ def service_netcheck(host, port=5201, upload_bytes=None, packets=None, log=False
     up = stats = None
     errors = []
     try:
-        up = upload(host, port, upload_bytes or lim["upload_bytes"])
+        up = upload(host, port, upload_bytes or lim["upload_bytes"],
+                    upload_ms or lim["upload_ms"])
     except (OSError, ValueError, KeyError) as e:
         errors.append(("net_upload", "could not reach the netserver at %s:%d over TCP (%s)"
                        % (host, port, e)))

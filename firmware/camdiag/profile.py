@@ -123,7 +123,10 @@ _WIFI = {
     "rtt_max_ms": ("num", 100.0, [1.0, 10000.0]),  # Blink: ping < 100 ms
     "jitter_max_ms": ("num", 30.0, [1.0, 1000.0]),  # our choice (VoIP rule of thumb)
     "loss_max_pct": ("num", 1.0, [0.0, 100.0]),  # Cisco voice: loss <= 1 %
-    "upload_bytes": ("int", 262144, [8192, 8388608]),  # 256 KB: 1 s at 2 Mbit/s
+    # the upload: about upload_ms, or upload_bytes if that comes first (iperf3's way: a
+    # time, not a size; 8 MB is 3 s at 22 Mbit/s)
+    "upload_ms": ("int", 3000, [200, 30000]),
+    "upload_bytes": ("int", 8388608, [8192, 67108864]),
     "echo_packets": ("int", 50, [5, 1000]),  # 1 s of 20 ms voice packets
     "echo_bytes": ("int", 172, [16, 1400]),  # 160 B G.711 + 12 B RTP header
 }

@@ -1,8 +1,10 @@
 """`camdiag netserver`: the far end of the talk-path check (firmware/camdiag/netcheck.py).
 
 One port number, two protocols:
-- TCP: ``CAMDIAG UP <n>\\n`` then n bytes; answers {"bytes", "seconds"} timed from the first
-  to the last byte read here (the receiver's view of the upload).
+- TCP: ``CAMDIAG UP <n> [<ms>]\\n`` then bytes; read for ms milliseconds from the first
+  byte or until n bytes, whichever comes first (iperf3's timed test); answers {"bytes",
+  "seconds"} timed from the first to the last byte read here (the receiver's view of the
+  upload), then drains what the sender still sends until it closes.
 - UDP: every datagram is echoed back to its sender.
 
 Scenarios make every verdict reachable on a bench or over loopback: throttle the upload,
@@ -108,16 +110,18 @@ class NetServer:
             try:
                 f = conn.makefile("rb")
                 head = f.readline(64).split()
-                if len(head) != 3 or head[:2] != [b"CAMDIAG", b"UP"]:
+                if len(head) not in (3, 4) or head[:2] != [b"CAMDIAG", b"UP"]:
                     self.log(f"{addr[0]}: not a camdiag upload, closed")
                     return
                 n = int(head[2])
-                if not 0 < n <= MAX_UPLOAD:
+                window = int(head[3]) / 1000 if len(head) == 4 else None
+                if not 0 < n <= MAX_UPLOAD or (window is not None and not 0 < window <= 60):
                     return
                 got = 0
                 t0 = None
                 rate = self.throttle_mbps * 1e6 / 8 if self.throttle_mbps else None
-                while got < n:
+                while got < n and (t0 is None or window is None
+                                   or time.perf_counter() - t0 < window):
                     chunk = f.read1(min(16384, n - got)) if rate is None else \
                         f.read1(min(4096, n - got))
                     if not chunk:
@@ -135,6 +139,13 @@ class NetServer:
                 self.stats["uploads"] += 1
                 self.log(f"{addr[0]}: upload {got} B in {secs:.3f} s = "
                          f"{got * 8 / max(secs, 1e-6) / 1e6:.1f} Mbit/s")
+                if window is not None:  # the sender stops at the answer: take what is left
+                    conn.settimeout(5)
+                    try:
+                        while f.read1(65536):
+                            pass
+                    except OSError:
+                        pass
             except (OSError, ValueError) as e:
                 self.log(f"{addr[0]}: upload aborted ({e})")
 
