@@ -39,8 +39,9 @@ def test_report_for_a_camera(tmp_path, fault, outcome, verdict, fix):
     assert rep["wifi"]["kind"] == "wifi" and rep["scan"]["kind"] == "scan"
     assert rep["log"] and rep["log"][-1]["kind"] in ("netcheck", "wifi", "selftest")
     page = (out / "report.html").read_text()
-    assert page.count("<svg") == 3 and "http" not in page.replace(
-        'xmlns="http://www.w3.org/2000/svg"', "")  # offline: no external resource
+    assert page.count("<svg") == 3
+    for ref in ('src="http', 'href="http', "url(http", "@import"):
+        assert ref not in page, ref  # offline: no external resource
     for t in (500, 1031, 3150):
         assert f"{t} Hz" in page  # the test tones marked on the spectrum
     spec = rep["spectrum"]
@@ -51,13 +52,22 @@ def test_report_for_a_camera(tmp_path, fault, outcome, verdict, fix):
         assert SIM_PASSWORD not in f.read_text()
     assert SIM_PASSWORD not in res.stdout + res.stderr
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json"]
-    _screenshot_shows_the_plots(out / "report.html", tmp_path)
+    # every section of the JSON, in words a support engineer reads: no internal names
+    for section in ("Every level against its limits", "Loopback self-test", "Wi-Fi signal",
+                    "Wi-Fi channels and neighbours", "Talk path", "Device", "Results log",
+                    "Speaker to mic: tone above the noise", "Wi-Fi signal: mean signal",
+                    "neighbour-a", "Upload: upload", "heap", "flash"):
+        assert section in page, section
+    assert "speaker_to_mic." not in page and "tone_above_bin_noise" not in page
+    keys = [(f["check"], f["fault"]) for f in rep["findings"]]
+    assert len(keys) == len(set(keys)), keys  # (wifi_signal was listed twice)
+    for width in (390, 1280):  # a phone, a desk
+        _screenshot_shows_the_plots(out / "report.html", tmp_path, width)
 
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-                  "--window-size=760,2000"]
+                  "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
 
 
 def _pixels_near(img, rgb, tol=40):
@@ -67,7 +77,7 @@ def _pixels_near(img, rgb, tol=40):
     return int((np.abs(a - np.array(rgb)).sum(axis=2) < tol).sum())
 
 
-def _screenshot_shows_the_plots(page, tmp_path):
+def _screenshot_shows_the_plots(page, tmp_path, width):
     """Open the page in headless Chromium (Debian's, installed by `make browser`) and look
     at the picture: the spectrum and history lines (blue), the tone markers (orange) and
     the level dots are drawn."""
@@ -75,17 +85,24 @@ def _screenshot_shows_the_plots(page, tmp_path):
 
     chromium = shutil.which("chromium")
     assert chromium, "headless Chromium missing: run `make browser` (apt-get install chromium)"
-    shot = tmp_path / "shot.png"
-    res = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chr'}",
+    shot = tmp_path / f"shot{width}.png"
+    res = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--window-size={width},5000",
+                          f"--user-data-dir={tmp_path / 'chr'}",
                           f"--screenshot={shot}", page.as_uri()],
                          capture_output=True, text=True, timeout=120)
     assert shot.exists(), res.stderr[-500:]
     img = Image.open(shot)
-    assert img.size == (760, 2000)
-    assert _pixels_near(img, (21, 101, 192), tol=60) > 400  # spectrum + RSSI history lines
-    assert _pixels_near(img, (230, 81, 0), tol=60) > 40  # the tone markers (thin, dashed)
+    assert img.size == (width, 5000)
+    k = min(1.0, width / 760)  # (the plots scale down to a phone's width)
+    assert _pixels_near(img, (21, 101, 192), tol=60) > 400 * k  # spectrum, history lines
+    assert _pixels_near(img, (230, 81, 0), tol=60) > 40 * k  # the tone markers (dashed)
     dots = _pixels_near(img, (46, 125, 50)) + _pixels_near(img, (198, 40, 40))
-    assert dots > 200  # levels against their limits
+    assert dots > 200 * k  # levels against their limits
+    # nothing runs off the screen's edge: its last pixels are the page's white margin
+    import numpy as np
+
+    edge = np.asarray(img.convert("L"))[:, -4:]
+    assert (edge > 245).mean() > 0.995, f"content at the right edge at {width} px"
 
 
 def test_findings_are_ordered_cheapest_fix_first():

@@ -534,14 +534,15 @@ def cmd_flash(args) -> int:
 def cmd_report(args) -> int:
 
     from . import support
+    from .progress import spinner
     from .report import exit_code
 
-    quiet = args.quiet or args.json
-    say = (lambda m: None) if quiet else (lambda m: print(f"... {m}", file=sys.stderr,
-                                                          flush=True))
     server = _parse_server(args.server) if args.server else None
     out = check_out_dir(args.out)
-    with _link(args) as link:
+    with _link(args) as link, spinner(args, "report: reading device info") as sp:
+        def say(step):  # the other commands' spinner, its text the step under way
+            sp.text = f"report: {step}"
+
         rep = support.collect(link, args.port, server, args.last, args.timeout, say,
                               log=not args.no_log)
     j, h = save_or_rescue(lambda p: support.write(rep, p), out, "the report")

@@ -33,7 +33,8 @@ class Spinner:
         i = 0
         while not self._stop.is_set():
             t = time.monotonic() - self._t0
-            self.stream.write(f"\r{FRAMES[i % 4]} {self.text} {t:4.0f} s")
+            # (\x1b[K: the rest of the line cleared, as the text may have got shorter)
+            self.stream.write(f"\r{FRAMES[i % 4]} {self.text} {t:4.0f} s\x1b[K")
             self.stream.flush()
             i += 1
             self._stop.wait(0.2)
