@@ -516,6 +516,7 @@ def cmd_flash(args) -> int:
     from .deploy import deploy, reboot_into_app
 
     board = args.board
+    flash.check(args.port, args.firmware)  # before anything is said or done
     say = (lambda m: None) if args.quiet or args.json else (lambda m: print(m, flush=True))
     say(f"writing {args.firmware} to {args.port} with esptool"
         + (" (erasing the flash first)" if args.erase else ""))

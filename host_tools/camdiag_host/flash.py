@@ -26,11 +26,25 @@ def check_image(path: str | Path) -> bytes:
         data = p.read_bytes()
     except OSError as e:
         raise CamdiagError(f"{p}: cannot read the firmware image ({e.strerror})") from None
-    if len(data) < 24 or data[0] != ESP_IMAGE_MAGIC:
+    why = None
+    if not data or data[0] != ESP_IMAGE_MAGIC:
         first = f"0x{data[0]:02x}" if data else "nothing"
-        raise CamdiagError(
-            f"{p}: not an ESP32 firmware image (starts with {first}, an image starts with "
-            f"0xe9): download the ESP32-S3 .bin from micropython.org/download")
+        why = f"starts with {first}, an image starts with 0xe9"
+    elif len(data) < 24:  # (esptool's image header: 8 bytes, the extended one 16 more)
+        why = f"{len(data)} bytes, shorter than an image's 24-byte header"
+    if why:
+        raise CamdiagError(f"{p}: not an ESP32 firmware image ({why}): download the "
+                           "ESP32-S3 .bin from micropython.org/download")
+    return data
+
+
+def check(port: str, firmware: str | Path) -> bytes:
+    """The image and the port, before anything is said or done."""
+    data = check_image(firmware)
+    if port.startswith(("sim://", "qemu://")):
+        raise CamdiagError(f"{port.split('?')[0]} is a virtual board: its MicroPython is not "
+                           "flashed (the sim runs the unix port, the QEMU board its image "
+                           "file); use camdiag deploy")
     return data
 
 
@@ -38,7 +52,7 @@ def write(port: str, firmware: str | Path, board: str, erase: bool = False,
           baud: int = 460800, quiet: bool = False, stub: bool = True) -> dict:
     import esptool
 
-    data = check_image(firmware)
+    data = check(port, firmware)
     prof = boards.load(board)
     if prof["chip"] == "sim":
         raise CamdiagError(f"board '{board}' is the virtual board: it is not flashed (its "
@@ -55,7 +69,7 @@ def write(port: str, firmware: str | Path, board: str, erase: bool = False,
                 esptool.main(argv + ["erase-flash"], esp=esp)
             esptool.main(argv + ["write-flash", "--flash-size", "keep", hex(offset),
                                  str(firmware)], esp=esp)
-    except (esptool.FatalError, OSError) as e:
+    except (esptool.FatalError, OSError, ValueError) as e:  # (ValueError: pyserial's URL)
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CamdiagError(f"flashing {port} failed: {first} (hold BOOT and press RESET to "
                            f"enter the bootloader, then retry)") from None

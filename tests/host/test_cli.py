@@ -427,3 +427,19 @@ def test_one_board_default_rule_said_in_every_help():
     # and the virtual board measures as the default does: the same plan and limits
     sim, dev = boards.load("sim"), boards.load("esp32s3-devkit")
     assert sim["audio"] == dev["audio"] and sim["limits"] == dev["limits"]
+
+
+@pytest.mark.parametrize("port", ["sim://", "qemu://?i2s=machine"])
+def test_flash_refuses_a_virtual_board_before_esptool(tmp_path, port):
+    fw = tmp_path / "fw.bin"
+    fw.write_bytes(b"\xe9" + bytes(255))  # an image's magic byte, then anything
+    res = run(["flash", "--port", port, "--firmware", str(fw)])
+    assert_one_line_error(res, "is a virtual board", "camdiag deploy")
+    assert res.stdout == ""  # nothing said, nothing written
+
+
+def test_flash_refuses_an_image_shorter_than_its_header(tmp_path):
+    fw = tmp_path / "fw.bin"
+    fw.write_bytes(b"\xe9\x00\x00\x00")
+    assert_one_line_error(run(["flash", "--port", "/dev/ttyACM0", "--firmware", str(fw)]),
+                          "4 bytes, shorter than an image's 24-byte header")
