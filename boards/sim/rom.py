@@ -109,10 +109,8 @@ class Repl:
             c = self.pushback
             self.pushback = -1
             return c
-        if simctl.INPUT:
-            c = simctl.INPUT[0]
-            simctl.INPUT[:] = simctl.INPUT[1:]
-            return c
+        if simctl.input_pending():
+            return simctl.input_get()
         b = self.b1
         b[0] = 0
         try:

@@ -417,13 +417,33 @@ _STDIN = sys.stdin.buffer
 _POLL = select.poll()
 _POLL.register(_STDIN, select.POLLIN)
 _B1 = bytearray(1)
-INPUT = bytearray()  # bytes read while user code ran, for the REPL
+# Bytes read while user code ran, for the REPL: the ESP32's stdin ring buffer, 260 bytes
+# (ports/esp32/mphalport.c stdin_ringbuf_array). When it is full the USB CDC reads no more
+# (shared/tinyusb/mp_usbd_cdc.c tud_cdc_rx_cb: the rest waits in the host's pipe), and a
+# Ctrl-C empties it. Fixed, so taking a byte allocates nothing (a bytearray shifted by one
+# per byte copied the rest each time: KBs of raw-paste input queued behind a busy app then
+# failed with MemoryError in a fragmented heap).
+_RING = bytearray(260)
+_RING_AT = [0, 0]  # where the next byte is, how many there are
+
+
+def input_pending():
+    return _RING_AT[1]
+
+
+def input_get():
+    """The oldest queued input byte (input_pending() must be > 0)."""
+    at, n = _RING_AT
+    c = _RING[at]
+    _RING_AT[0] = (at + 1) % len(_RING)
+    _RING_AT[1] = n - 1
+    return c
 SUPERVISED = bool(os.getenv("CAMDIAG_SIM_READY"))  # a board under simboard.py's supervisor
 
 
 def check_ctrl_c():
     dispatch_irqs()
-    while True:
+    while _RING_AT[1] < len(_RING) - 1:  # (a ring buffer keeps one slot free)
         ready = False
         for _ in _POLL.ipoll(0):
             ready = True
@@ -437,5 +457,7 @@ def check_ctrl_c():
                 sys.exit(0)
             return
         if _B1[0] == 3:
+            _RING_AT[1] = 0
             raise KeyboardInterrupt
-        INPUT.append(_B1[0])
+        _RING[(_RING_AT[0] + _RING_AT[1]) % len(_RING)] = _B1[0]
+        _RING_AT[1] += 1
