@@ -3,9 +3,10 @@
 Percent as ESPHome/Tasmota/Windows: clamp(2 * (dBm + 100), 0, 100). Bars say what the
 verdict's words say (wifi_check.quality), at the profile's two limits: 4 >= -50 dBm
 (excellent), 3 >= rssi_warn_dbm (-67, the voice cell edge: good or fair), 2 >=
-rssi_fail_dbm (-75: weak, talk at risk), else 1 (very weak) while connected, 0 when not. (ESPHome's
--65/-85 gave -70 "weak" and -80 "very weak" the same 2 bars.) The BarTracker adds HYST_DB
-of hysteresis so a reading wobbling around a threshold does not flap the bars.
+rssi_fail_dbm (-75: weak, talk at risk), else 1 (very weak) while connected, 0 when
+not. (ESPHome's -65/-85 gave -70 "weak" and -80 "very weak" the same 2 bars.) The
+BarTracker adds HYST_DB of hysteresis so a reading wobbling around a threshold does not
+flap the bars.
 The heavier parts (reason table, window statistics, scan summary, records) live in
 wifi_check, loaded only when the host asks.
 """

@@ -780,7 +780,6 @@ class VirtualBoard:
                 self._spawn("friendly", 1)
 
 
-
 def inject(control_path: Path, kind: str, **data) -> None:
     """One control message to a virtual board's hardware (simctl reads control.jsonl)."""
     data["kind"] = kind
@@ -792,6 +791,8 @@ def find_running(port: str) -> dict:
     """The announcement of the `camdiag sim` serving port (its pty, socket:// URL or
     native-USB path); CamdiagError naming the running ones if none does."""
     def alive(pid):
+        if pid <= 0:  # (kill(0) would ask this process group)
+            return False
         try:
             os.kill(pid, 0)
             return True
