@@ -35,11 +35,6 @@ sys.modules["network"] = sim_network
 import sim_time  # noqa: E402  (sleeps that run timer callbacks and see Ctrl-C, as on an ESP32)
 
 sys.modules["time"] = sim_time
-import sim_socket  # noqa: E402  (blocking calls that see Ctrl-C every 100 ms, as on an ESP32)
-import sim_select  # noqa: E402
-
-sys.modules["socket"] = sim_socket
-sys.modules["select"] = sim_select
 
 
 class _Implementation:

@@ -48,11 +48,10 @@ FIRMWARE_HEAP_KB = 110
 # virtual board gives the firmware 110 KB scaled by that measured ratio (a lower bound).
 UNIX_PORT_SCALE = 71.0 / 63.2
 SIM_FIRMWARE_HEAP_KB = round(FIRMWARE_HEAP_KB * UNIX_PORT_SCALE)  # 124
-# boards/sim: ROM, REPL, sim models (tests/host/test_sim_budget.py; the socket and select
-# wrappers, sim_socket/sim_select, ~4 KB: C in flash on an ESP32), including 16 KB for the
+# boards/sim: ROM, REPL, sim models (tests/host/test_sim_budget.py), including 16 KB for the
 # I2S TX DMA buffers (boards/sim/acoustic.py DMA_POOL_BYTES), which an ESP32 takes from its
 # system heap, not MicroPython's: the firmware's budget must not pay for them.
-SIM_OVERHEAD_KB = 95
+SIM_OVERHEAD_KB = 91
 HEAP_KB = SIM_FIRMWARE_HEAP_KB + SIM_OVERHEAD_KB
 # The first of the firmware's heap areas: the port's 64 KB initial heap, in unix terms (the
 # rest comes as a second area beyond a fence: boards/sim/rom.py split_heap).
