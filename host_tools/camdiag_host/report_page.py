@@ -84,7 +84,7 @@ def plot_spectrum(sp: dict, tones=(500, 1031, 3150)) -> str:
         return _note("no recording (the I2S bus failed)", "spectrum")
     pts = [(f, d) for f, d in zip(hz, db, strict=True) if f >= 50]
     fig, ax = plt.subplots(figsize=(7, 2.8))
-    ax.semilogx([p[0] for p in pts], [max(-120.0, p[1]) for p in pts], color=BLUE, lw=1.2)
+    ax.semilogx([p[0] for p in pts], [max(-120.0, p[1]) for p in pts], color=BLUE, lw=1.8)
     for t in tones:
         ax.axvline(t, color=ORANGE, ls="--", lw=2)
         ax.text(t * 1.04, -8, f"{t} Hz", color=ORANGE)
@@ -165,14 +165,14 @@ def plot_history(h: dict | None, warn: float = -67, fail: float = -75) -> str:
             ax.axvspan(ti - period / scale / 2, ti + period / scale / 2, color="#ef9a9a",
                        lw=0)
             if seg_t:
-                ax.plot(seg_t, seg_v, color=BLUE, lw=1.2, marker="." if len(seg_t) == 1
+                ax.plot(seg_t, seg_v, color=BLUE, lw=1.8, marker="." if len(seg_t) == 1
                         else None)
             seg_t, seg_v = [], []
         else:
             seg_t.append(ti)
             seg_v.append(v)
     if seg_t:
-        ax.plot(seg_t, seg_v, color=BLUE, lw=1.2, marker="." if len(seg_t) < 3 else None)
+        ax.plot(seg_t, seg_v, color=BLUE, lw=1.8, marker="." if len(seg_t) < 3 else None)
     ax.axhline(warn, color=OUTCOME_COLOR["warn"], ls="--", lw=1)
     ax.axhline(fail, color=OUTCOME_COLOR["fail"], ls="--", lw=1)
     ax.text(t[0], warn + 1, f"warn {warn:g} dBm", fontsize=7)
