@@ -186,11 +186,11 @@ class Window:
         return (max(0.0, sse) / (n - 2) / sxx) ** 0.5
 
 
-def sample(wlan, n, period_ms, wait=wifi.wait_ms, limits=None):
+def sample(wlan, n, period_ms, wait=wifi.wait_ms, limits=(wifi.WARN_DBM, wifi.FAIL_DBM)):
     """n readings, period_ms apart. Returns (Window, BarTracker, status codes seen).
     limits: (rssi_warn_dbm, rssi_fail_dbm) of the profile, for the bars."""
     w = Window()
-    bt = wifi.BarTracker(*limits) if limits else wifi.BarTracker()
+    bt = wifi.BarTracker(*limits)
     seen = []
     for i in range(n):
         st, dbm = wifi.read(wlan)

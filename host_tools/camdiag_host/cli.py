@@ -732,15 +732,12 @@ def cmd_sim(args) -> int:
 def cmd_sim_control(args) -> int:
     """The hardware of a running `camdiag sim`, from another shell: the reset button."""
     from .boards import load
-    from .simboard import find_running, inject
+    from .simboard import find_running, inject, press_steps
 
     entry = find_running(args.port)
     pin = load(entry["board"])["button"]["pin"]
-    steps, t = [[0, 1]], 0
-    for _ in range(args.count):
-        steps += [[t, 0], [t + args.ms, 1]]
-        t += args.ms + args.gap_ms
-    inject(Path(entry["control"]), "pin", pin=pin, steps=steps)
+    inject(Path(entry["control"]), "pin", pin=pin,
+           steps=press_steps(args.ms, args.count, args.gap_ms))
     what = f"{args.count} presses" if args.count > 1 else "a press"
     print(f"{what} of {args.ms} ms on the button (GPIO{pin}) of the virtual board at "
           f"{args.port}; `camdiag button --watch --port {args.port}` shows what it did")

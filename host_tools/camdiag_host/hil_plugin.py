@@ -457,12 +457,9 @@ class SimRig(Rig):
         self.dut_pin = load(self.vb.board)["button"]["pin"]
 
     def press_button(self, ms: int, count: int = 1, gap_ms: int = 250) -> None:
-        steps = [[0, 1]]
-        t = 0
-        for _ in range(count):
-            steps += [[t, 0], [t + ms, 1]]
-            t += ms + gap_ms
-        self.vb.inject("pin", pin=self.dut_pin, steps=steps)
+        from .simboard import press_steps
+
+        self.vb.inject("pin", pin=self.dut_pin, steps=press_steps(ms, count, gap_ms))
 
     def hold_at_boot(self, ms: int = 3000) -> None:
         """Power the board on with the button held (safe mode); released ms after boot.py

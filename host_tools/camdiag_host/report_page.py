@@ -9,7 +9,7 @@ import io
 
 import matplotlib
 
-from .report import _value
+from .report import _limit, _value
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -204,13 +204,6 @@ def _pairs(items: list[tuple[str, object]]) -> str:
     return _table(["", ""], rows)
 
 
-def _limit(lim: dict | None, unit: str) -> str:
-    if not lim:
-        return ""
-    return ", ".join(f"{'at least' if k == 'min' else 'at most'} {v:g} {unit}".strip()
-                     for k, v in lim.items())
-
-
 def measurements_table(rec: dict | None) -> str:
     rows = []
     for c in (rec or {}).get("checks", []):
@@ -218,7 +211,7 @@ def measurements_table(rec: dict | None) -> str:
         for m in c["measurements"]:
             shown = _value(m).removeprefix(m["name"]).strip()  # (as the terminal shows it)
             rows.append([esc(measurement_label(c["name"], m["name"])), esc(shown),
-                         esc(_limit(m.get("limit"), m["unit"])),
+                         esc(_limit(m)),
                          f'<span style="color:{color}">{esc(c["outcome"])}</span>'])
         if not c["measurements"]:
             rows.append([esc(check_label(c["name"])), esc(c.get("note", "")), "",

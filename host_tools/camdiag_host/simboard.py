@@ -779,6 +779,15 @@ class VirtualBoard:
                 self._spawn("friendly", 1)
 
 
+def press_steps(ms: int, count: int = 1, gap_ms: int = 250) -> list[list[int]]:
+    """The pin script of count presses of an active-low button, ms each, gap_ms apart."""
+    steps, t = [[0, 1]], 0
+    for _ in range(count):
+        steps += [[t, 0], [t + ms, 1]]
+        t += ms + gap_ms
+    return steps
+
+
 def inject(control_path: Path, kind: str, **data) -> None:
     """One control message to a virtual board's hardware (simctl reads control.jsonl)."""
     data["kind"] = kind
